@@ -1,0 +1,65 @@
+/**
+ * Test helper: run one probe's bpftrace program for real, do something that
+ * makes the kernel produce events, and return what the probe's parser made of
+ * the output. Used by every probe's live test.
+ */
+import { execa } from 'execa';
+import type { NetEvent } from '../../src/core/event.js';
+import type { ProbeDefinition } from '../../src/probes/types.js';
+import { hostContext } from '../../src/host/context.js';
+
+export interface LiveResult {
+  events: NetEvent[];
+  errors: string[];
+  lost: number;
+  stderr: string;
+}
+
+export async function runProbeDuring(def: ProbeDefinition, action: () => Promise<void>, settleMs = 500): Promise<LiveResult> {
+  const prepared = await def.prepare(await hostContext());
+  const child = execa('bpftrace', ['-e', prepared.program], {
+    env: prepared.env,
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+  });
+  const parser = prepared.createParser();
+  const result: LiveResult = { events: [], errors: [], lost: 0, stderr: '' };
+  let pending = '';
+  let attached!: () => void;
+  const ready = new Promise<void>((resolve) => (attached = resolve));
+  const onLine = (line: string): void => {
+    if (line.startsWith('Attaching ')) attached();
+    const r = parser.push(line);
+    if (r.kind === 'event') result.events.push(r.event);
+    else if (r.kind === 'lost') result.lost += r.count;
+    else if (r.kind === 'error') result.errors.push(`${r.errorType}: ${r.message}`);
+  };
+  child.stdout!.setEncoding('latin1');
+  child.stdout!.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      onLine(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
+  const exited = child.then((r) => {
+    attached();
+    return r;
+  });
+  await Promise.race([ready, new Promise((r) => setTimeout(r, 30_000))]);
+  if (child.exitCode !== null) throw new Error(`bpftrace exited before attaching:\n${result.stderr}`);
+  try {
+    await action();
+    await new Promise((r) => setTimeout(r, settleMs));
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
+  if (pending) onLine(pending);
+  const last = parser.flush();
+  if (last.kind === 'event') result.events.push(last.event);
+  return result;
+}
