@@ -10,7 +10,8 @@ export type ParseErrorType =
   | 'bad_number' // a numeric field is not a number
   | 'bad_value' // a field has a value outside its domain (family, state, ...)
   | 'too_long' // line longer than the parser accepts
-  | 'orphan'; // continuation line with no event to attach to (e.g. a stack frame)
+  | 'orphan' // continuation line with no event to attach to (e.g. a stack frame)
+  | 'internal'; // the parser itself failed (a bug); the line is counted, the daemon goes on
 
 export type ParseResult =
   | { kind: 'event'; event: NetEvent }

@@ -1,0 +1,191 @@
+/**
+ * Bounded queue + batching + retries in front of one exporter, in the manner
+ * of opentelemetry-js's BatchSpanProcessorBase: events are buffered up to
+ * `maxQueueSize`; a full queue drops the new event and counts it; batches of
+ * up to `maxBatchSize` are exported when full or after `scheduledDelayMs`;
+ * retryable outcomes are retried with back-off until `maxElapsedMs`.
+ * Shutdown flushes within `shutdownTimeoutMs` and counts what is left.
+ *
+ * Accounting: accepted = sent + dropped + size()  (every event ends in one).
+ */
+import { z } from 'zod';
+import type { NetEvent } from '../core/event.js';
+import type { Telemetry } from '../telemetry/internal-events.js';
+import type { Exporter, ExportResult } from './component.js';
+
+export const queueConfigSchema = z
+  .strictObject({
+    max_queue_size: z.int().min(1).max(10_000_000).default(20_000),
+    max_batch_size: z.int().min(1).max(100_000).default(512),
+    scheduled_delay_ms: z.int().min(0).max(600_000).default(200),
+    export_timeout_ms: z.int().min(1).max(600_000).default(10_000),
+    retry: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        initial_interval_ms: z.int().min(1).default(500),
+        max_interval_ms: z.int().min(1).default(5_000),
+        max_elapsed_ms: z.int().min(0).default(30_000),
+      })
+      .prefault({}),
+    shutdown_timeout_ms: z.int().min(0).max(600_000).default(5_000),
+  })
+  .prefault({});
+export type QueueConfig = z.infer<typeof queueConfigSchema>;
+
+export class BatchQueue {
+  private queue: NetEvent[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private exporting: Promise<void> | undefined;
+  private stopped = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly id: string,
+    private readonly exporter: Exporter,
+    private readonly cfg: QueueConfig,
+    private readonly telemetry: Telemetry,
+  ) {}
+
+  size(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Enqueue one event. Never blocks; a full queue drops and counts. */
+  push(event: NetEvent): void {
+    this.telemetry.accepted(this.id);
+    if (this.stopped) {
+      this.telemetry.dropped(this.id, 'shutdown', 1, 'exporter already shut down');
+      return;
+    }
+    if (this.size() >= this.cfg.max_queue_size) {
+      this.telemetry.dropped(this.id, 'queue_full', 1, `queue holds ${this.cfg.max_queue_size} events`);
+      return;
+    }
+    this.queue.push(event);
+    if (this.size() >= this.cfg.max_batch_size) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.cfg.scheduled_delay_ms);
+  }
+
+  /** Resolves when the queue is below half full (used by replay for back-pressure). */
+  async waitForSpace(): Promise<void> {
+    if (this.size() < this.cfg.max_queue_size / 2 || this.stopped) return;
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.exporting ??= this.drain().finally(() => {
+      this.exporting = undefined;
+      if (this.size() > 0 && !this.stopped) this.timer ??= setTimeout(() => this.kick(), this.cfg.scheduled_delay_ms);
+    });
+  }
+
+  private takeBatch(): NetEvent[] {
+    const n = Math.min(this.cfg.max_batch_size, this.size());
+    const batch = this.queue.slice(this.head, this.head + n);
+    this.head += n;
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.telemetry.queueDepth.set({ exporter: this.id }, this.size());
+    if (this.waiters.length && this.size() < this.cfg.max_queue_size / 2) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const f of w) f();
+    }
+    return batch;
+  }
+
+  /** Export full batches, then the partial one that woke us (timer or size). */
+  private async drain(): Promise<void> {
+    do {
+      await this.exportWithRetry(this.takeBatch(), Infinity);
+    } while (this.size() >= this.cfg.max_batch_size && !this.stopped);
+  }
+
+  private async exportWithRetry(batch: NetEvent[], deadline: number): Promise<void> {
+    const started = Date.now();
+    let interval = this.cfg.retry.initial_interval_ms;
+    for (;;) {
+      const result = await this.exportOnce(batch);
+      if (result.code === 'success') {
+        this.telemetry.sent(this.id, batch.length);
+        return;
+      }
+      this.telemetry.exportError(this.id, result.code, result.error);
+      const elapsed = Date.now() - started;
+      const canRetry =
+        result.code === 'retryable' &&
+        this.cfg.retry.enabled &&
+        elapsed + interval <= this.cfg.retry.max_elapsed_ms &&
+        Date.now() + interval < deadline;
+      if (!canRetry) {
+        this.telemetry.dropped(this.id, 'export_failed', batch.length, result.error);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, interval).unref());
+      interval = Math.min(interval * 2, this.cfg.retry.max_interval_ms);
+    }
+  }
+
+  private async exportOnce(batch: NetEvent[]): Promise<ExportResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<ExportResult>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ code: 'retryable', error: `export timed out after ${this.cfg.export_timeout_ms} ms` }),
+        this.cfg.export_timeout_ms,
+      );
+    });
+    try {
+      return await Promise.race([
+        this.exporter.export(batch).catch((e: unknown) => ({ code: 'failure' as const, error: String(e) })),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Export everything queued now (used by tests and --duration). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.exporting) await this.exporting;
+    await this.drainAll(Infinity);
+  }
+
+  private async drainAll(deadline: number): Promise<void> {
+    while (this.size() > 0 && Date.now() < deadline) {
+      await this.exportWithRetry(this.takeBatch(), deadline);
+    }
+  }
+
+  /** Flush within the shutdown timeout; count whatever could not be sent. Safe twice. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const deadline = Date.now() + this.cfg.shutdown_timeout_ms;
+    const work = (async () => {
+      while (this.exporting) await this.exporting;
+      await this.drainAll(deadline);
+    })();
+    await Promise.race([work, new Promise((r) => setTimeout(r, this.cfg.shutdown_timeout_ms + 50).unref())]);
+    const left = this.size();
+    if (left > 0) {
+      this.head = this.queue.length;
+      this.telemetry.dropped(this.id, 'shutdown', left, `not sent within shutdown_timeout_ms=${this.cfg.shutdown_timeout_ms}`);
+    }
+    this.telemetry.queueDepth.set({ exporter: this.id }, 0);
+    for (const f of this.waiters) f();
+    this.waiters = [];
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The running pipelines: for each probe id, the routes its events take
+ * (a pipeline's processors, then its exporters' queues). Processors are
+ * instantiated per pipeline; an exporter id used by several pipelines is one
+ * instance with one queue (as in the OpenTelemetry Collector).
+ */
+import type { NetEvent } from '../core/event.js';
+import type { BatchQueue } from './batch-queue.js';
+import type { Exporter, Processor } from './component.js';
+
+export interface Route {
+  pipeline: string;
+  processors: Processor[];
+  queues: BatchQueue[];
+}
+
+export class PipelineGraph {
+  private stopped = false;
+
+  constructor(
+    private readonly routes: ReadonlyMap<string, readonly Route[]>,
+    readonly queues: ReadonlyMap<string, BatchQueue>,
+    readonly exporters: ReadonlyMap<string, Exporter>,
+  ) {}
+
+  /** Probe ids that feed at least one pipeline. */
+  probeIds(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  ingest(probeId: string, event: NetEvent): void {
+    const routes = this.routes.get(probeId);
+    if (!routes) return;
+    for (let r = 0; r < routes.length; r++) {
+      const route = routes[r]!;
+      let e: NetEvent | undefined = event;
+      for (let i = 0; i < route.processors.length && e; i++) e = route.processors[i]!.process(e);
+      if (!e) continue;
+      for (let q = 0; q < route.queues.length; q++) route.queues[q]!.push(e);
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const e of this.exporters.values()) await e.start();
+    for (const p of this.processors()) await p.start?.();
+  }
+
+  /** Back-pressure for sources that can wait (replay). */
+  async waitForSpace(): Promise<void> {
+    for (const q of this.queues.values()) await q.waitForSpace();
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.flush()));
+  }
+
+  /** Flush queues within their deadlines, then shut exporters and processors down. Safe twice. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.queues.values()].map((q) => q.shutdown()));
+    await Promise.all([...this.exporters.values()].map((e) => e.shutdown()));
+    await Promise.all(this.processors().map((p) => p.shutdown?.()));
+  }
+
+  private processors(): Processor[] {
+    const procs = new Set<Processor>();
+    for (const routes of this.routes.values()) for (const r of routes) for (const p of r.processors) procs.add(p);
+    return [...procs];
+  }
+}

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+
+/** Options every probe accepts. */
+export const probeConfigSchema = z
+  .strictObject({
+    /** Upper bound of the restart back-off after bpftrace exits, ms. */
+    restart_backoff_max_ms: z.int().min(100).max(600_000).default(30_000),
+  })
+  .prefault({});
+export type ProbeConfig = z.infer<typeof probeConfigSchema>;

@@ -1,0 +1,150 @@
+/**
+ * Parser for probes/soconnect/soconnect.bt output.
+ *
+ * Line (tab-separated, 14 fields):
+ *   connect nsecs pid tid cgroup comm af saddr sport daddr dport errno latency_ns nonblocking
+ *
+ * This file also holds the line-splitting helpers shared by the udpconnect and
+ * tcpretrans parsers (same common prefix and address layout).
+ */
+import type { AddressFamily, SoConnectEvent } from '../../core/event.js';
+import { MAX_LINE_LENGTH } from '../../core/parser.js';
+import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
+import { decodeBpfBuf, errnoName, familyName, parseU64, parseUint } from '../../core/decode.js';
+
+/** `%r` of a 16-byte buf is at most 64 characters (every byte as \xHH). */
+const MAX_COMM_TEXT = 64;
+const MAX_ADDR_TEXT = 45; // longest textual IPv6 address (with embedded IPv4)
+const SNIPPET = 120;
+
+const NONE: ParseResult = { kind: 'none' };
+
+export function parseError(errorType: ParseErrorType, what: string, line: string): ParseResult {
+  const snippet = line.length > SNIPPET ? `${line.slice(0, SNIPPET)}...` : line;
+  return { kind: 'error', errorType, message: `${what}: ${JSON.stringify(snippet)}` };
+}
+
+/**
+ * Lines that are not events: bpftrace's banner, blank lines (bpftrace prints
+ * one per cleared map at exit), "Lost N events", over-long lines. Returns
+ * undefined for a line that should be parsed as a record.
+ */
+export function nonRecord(line: string): ParseResult | undefined {
+  if (line.length > MAX_LINE_LENGTH) return parseError('too_long', `line of ${line.length} characters`, line);
+  if (line.length === 0) return NONE;
+  const c = line.charCodeAt(0);
+  if (c === 0x41 /* A */ && line.startsWith('Attaching ') && (line.endsWith(' probes...') || line.endsWith(' probe...'))) return NONE;
+  if (c === 0x4c /* L */ && line.startsWith('Lost ') && line.endsWith(' events')) {
+    const n = parseUint(line.slice(5, -7));
+    if (Number.isNaN(n)) return parseError('bad_number', 'lost-event count', line);
+    return { kind: 'lost', count: n };
+  }
+  if (line.trim().length === 0) return NONE;
+  return undefined;
+}
+
+/** The fields every record carries after its tag. */
+export interface CommonFields {
+  timeUnixNano: bigint;
+  pid: number;
+  tid: number;
+  cgroupId: number;
+  comm: string;
+}
+
+/** Parses f[1..5] (nsecs pid tid cgroup comm); returns an error result on failure. */
+export function parseCommon(f: string[], clock: Clock, line: string): CommonFields | ParseResult {
+  const ns = parseU64(f[1]!);
+  if (ns === undefined) return parseError('bad_number', 'nsecs', line);
+  const pid = parseUint(f[2]!);
+  const tid = parseUint(f[3]!);
+  if (Number.isNaN(pid) || Number.isNaN(tid) || pid > 0xffffffff || tid > 0xffffffff) return parseError('bad_number', 'pid/tid', line);
+  const cg = parseU64(f[4]!);
+  if (cg === undefined || cg > BigInt(Number.MAX_SAFE_INTEGER)) return parseError('bad_number', 'cgroup id', line);
+  const commText = f[5]!;
+  if (commText.length > MAX_COMM_TEXT) return parseError('bad_value', 'comm', line);
+  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: Number(cg), comm: decodeBpfBuf(commText) };
+}
+
+export interface Endpoints {
+  family: AddressFamily;
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+}
+
+function addrOk(text: string, family: AddressFamily): boolean {
+  if (text.length === 0 || text.length > MAX_ADDR_TEXT) return false;
+  if (family === 'ipv4') return text.indexOf(':') < 0 && text.indexOf('.') > 0;
+  return text.indexOf(':') >= 0;
+}
+
+/** Parses f[i..i+4] (af saddr sport daddr dport). */
+export function parseEndpoints(f: string[], i: number, line: string): Endpoints | ParseResult {
+  const af = parseUint(f[i]!);
+  if (Number.isNaN(af)) return parseError('bad_number', 'address family', line);
+  const family = familyName(af);
+  if (family === undefined) return parseError('bad_value', 'address family', line);
+  const saddr = f[i + 1]!;
+  const daddr = f[i + 3]!;
+  if (!addrOk(saddr, family) || !addrOk(daddr, family)) return parseError('bad_value', 'address', line);
+  const sport = parseUint(f[i + 2]!);
+  const dport = parseUint(f[i + 4]!);
+  if (Number.isNaN(sport) || Number.isNaN(dport)) return parseError('bad_number', 'port', line);
+  if (sport > 65535 || dport > 65535) return parseError('bad_value', 'port', line);
+  return { family, saddr, sport, daddr, dport };
+}
+
+export function isResult(x: object): x is ParseResult {
+  return 'kind' in x;
+}
+
+export const SOCONNECT_TAG = 'connect';
+const FIELDS = 14;
+
+class SoConnectParser implements ProbeParser {
+  constructor(private readonly clock: Clock) {}
+
+  push(line: string): ParseResult {
+    const special = nonRecord(line);
+    if (special !== undefined) return special;
+    const f = line.split('\t');
+    if (f[0] !== SOCONNECT_TAG) return parseError('unknown_tag', 'unexpected line', line);
+    if (f.length !== FIELDS) return parseError('field_count', `expected ${FIELDS} fields, got ${f.length}`, line);
+    const common = parseCommon(f, this.clock, line);
+    if (isResult(common)) return common;
+    const ep = parseEndpoints(f, 6, line);
+    if (isResult(ep)) return ep;
+    const errno = parseUint(f[11]!);
+    const latencyNs = parseUint(f[12]!);
+    if (Number.isNaN(errno) || Number.isNaN(latencyNs)) return parseError('bad_number', 'errno/latency', line);
+    const nb = f[13];
+    if (nb !== '0' && nb !== '1') return parseError('bad_value', 'nonblocking flag', line);
+    const event: SoConnectEvent = {
+      type: 'soconnect',
+      timeUnixNano: common.timeUnixNano,
+      pid: common.pid,
+      tid: common.tid,
+      comm: common.comm,
+      cgroupId: common.cgroupId,
+      family: ep.family,
+      saddr: ep.saddr,
+      sport: ep.sport,
+      daddr: ep.daddr,
+      dport: ep.dport,
+      result: errno === 0 ? 'ESTABLISHED' : errnoName(errno),
+      latencyNs,
+      nonBlocking: nb === '1',
+    };
+    return { kind: 'event', event };
+  }
+
+  flush(): ParseResult {
+    return NONE;
+  }
+}
+
+export function createSoConnectParser(clock: Clock): ProbeParser {
+  return new SoConnectParser(clock);
+}

@@ -1,0 +1,33 @@
+/**
+ * The one place components register. Adding a component = its folder plus
+ * one line here.
+ */
+import type { ComponentCatalog } from './config/load.js';
+import type { ExporterFactory, ProcessorFactory } from './pipeline/component.js';
+import { probeConfigSchema } from './probes/config.js';
+import type { ProbeDefinition } from './probes/types.js';
+import { stdoutExporterFactory } from './exporters/stdout/factory.js';
+
+export interface ProbeFactory {
+  type: string;
+  configSchema: typeof probeConfigSchema;
+  definition: ProbeDefinition;
+}
+
+const probeDefinitions: ProbeDefinition[] = [];
+
+const processorFactories: ProcessorFactory[] = [];
+
+const exporterFactories: ExporterFactory[] = [stdoutExporterFactory];
+
+export interface Registry extends ComponentCatalog {
+  probes: ReadonlyMap<string, ProbeFactory>;
+  processors: ReadonlyMap<string, ProcessorFactory>;
+  exporters: ReadonlyMap<string, ExporterFactory>;
+}
+
+export const registry: Registry = {
+  probes: new Map(probeDefinitions.map((d) => [d.name, { type: d.name, configSchema: probeConfigSchema, definition: d }])),
+  processors: new Map(processorFactories.map((f) => [f.type, f])),
+  exporters: new Map(exporterFactories.map((f) => [f.type, f])),
+};

@@ -1,0 +1,67 @@
+/**
+ * Where one probe's output lines enter the pipeline: parse, count, route.
+ * A new parser is made for every bpftrace (re)start or replay.
+ */
+import type { ParseResult, ProbeParser } from '../core/parser.js';
+import type { PipelineGraph } from '../pipeline/graph.js';
+import type { Telemetry } from '../telemetry/internal-events.js';
+
+export class ProbeInput {
+  private parser: ProbeParser;
+
+  constructor(
+    readonly id: string,
+    private readonly createParser: () => ProbeParser,
+    private readonly graph: PipelineGraph,
+    private readonly telemetry: Telemetry,
+  ) {
+    this.parser = createParser();
+  }
+
+  /** Start of a new bpftrace process: flush what the old parser held, start fresh. */
+  restart(): void {
+    this.end();
+    this.parser = this.createParser();
+  }
+
+  line(line: string): void {
+    this.telemetry.lines(this.id, 1);
+    let r: ParseResult;
+    try {
+      r = this.parser.push(line);
+    } catch (e: unknown) {
+      // Parsers must not throw; if one does, the line is counted and the stream goes on.
+      r = { kind: 'error', errorType: 'internal', message: e instanceof Error ? e.message : String(e) };
+    }
+    switch (r.kind) {
+      case 'event':
+        this.telemetry.received(this.id);
+        this.graph.ingest(this.id, r.event);
+        break;
+      case 'lost':
+        this.telemetry.lost(this.id, r.count);
+        break;
+      case 'error':
+        this.telemetry.parseError(this.id, r.errorType, r.message);
+        break;
+      case 'none':
+        break;
+    }
+  }
+
+  overlong(length: number): void {
+    this.telemetry.lines(this.id, 1);
+    this.telemetry.parseError(this.id, 'too_long', `line of ${length} characters skipped`);
+  }
+
+  /** End of stream: emit any event the parser still holds. */
+  end(): void {
+    const r = this.parser.flush();
+    if (r.kind === 'event') {
+      this.telemetry.received(this.id);
+      this.graph.ingest(this.id, r.event);
+    } else if (r.kind === 'error') {
+      this.telemetry.parseError(this.id, r.errorType, r.message);
+    }
+  }
+}

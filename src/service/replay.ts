@@ -1,0 +1,65 @@
+/**
+ * --replay: feeds a --record file through the same probe inputs as live
+ * bpftrace output, as fast as the exporters accept it (waits on their queues
+ * instead of dropping).
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { LineSplitter } from '../runner/line-splitter.js';
+import type { PipelineGraph } from '../pipeline/graph.js';
+import type { ProbeInput } from './probe-input.js';
+import { RECORD_MAGIC } from './recorder.js';
+
+/** The clock offset stored in a record file's header line. Throws with a clear message if it is not one. */
+export async function readRecordHeader(file: string): Promise<bigint> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const first = buf.subarray(0, bytesRead).toString('latin1').split('\n')[0] ?? '';
+    const m = /^#netspan-record v1 clock_offset_ns=(-?\d+)$/.exec(first);
+    if (!m?.[1]) throw new Error(`${file} is not a netspan record file (first line must be "${RECORD_MAGIC} clock_offset_ns=N")`);
+    return BigInt(m[1]);
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface ReplayStats {
+  lines: number;
+  /** Lines for probes that are not in this configuration's pipelines, or malformed record lines. */
+  skipped: number;
+}
+
+export async function replayFile(file: string, inputs: ReadonlyMap<string, ProbeInput>, graph: PipelineGraph): Promise<ReplayStats> {
+  const stats: ReplayStats = { lines: 0, skipped: 0 };
+  let first = true;
+  const splitter = new LineSplitter(
+    (line) => {
+      if (first) {
+        first = false;
+        if (line.startsWith('#')) return;
+      }
+      stats.lines++;
+      const tab = line.indexOf('\t');
+      const input = tab > 0 ? inputs.get(line.slice(0, tab)) : undefined;
+      if (!input) {
+        stats.skipped++;
+        return;
+      }
+      input.line(line.slice(tab + 1));
+    },
+    () => {
+      stats.lines++;
+      stats.skipped++;
+    },
+  );
+  const stream = createReadStream(file, { encoding: 'latin1', highWaterMark: 1 << 20 });
+  for await (const chunk of stream) {
+    splitter.push(chunk as string);
+    await graph.waitForSpace();
+  }
+  splitter.end();
+  for (const input of inputs.values()) input.end();
+  return stats;
+}

@@ -1,0 +1,123 @@
+/**
+ * Every notable thing netspan does to events, as a named function that bumps a
+ * `_total` counter with bounded labels and logs (rate-limited where it can
+ * repeat per event). Modelled on Vector's instrumentation spec: a dropped event
+ * always increments a drop counter with a reason; nothing is logged per event.
+ *
+ * Accounting identity per exporter (checked by tests):
+ *   received = sent + dropped(all reasons) + queued
+ */
+import type { Logger } from './log.js';
+import { MetricsRegistry } from './metrics.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import type { ParseErrorType } from '../core/parser.js';
+
+/** Why an event was lost after it entered the pipeline (bounded). */
+export type DropReason = 'queue_full' | 'export_failed' | 'shutdown' | 'rate_limited' | 'too_large';
+/** Why an event was intentionally discarded by a processor (bounded). */
+export type DiscardReason = 'filtered' | 'sampled_out' | 'rate_limited';
+
+export class Telemetry {
+  readonly metrics: MetricsRegistry;
+  readonly rl: RateLimitedLog;
+
+  readonly linesReceived;
+  readonly eventsReceived;
+  readonly parseErrors;
+  readonly eventsLost;
+  readonly eventsDiscarded;
+  readonly eventsDropped;
+  readonly eventsAccepted;
+  readonly eventsSent;
+  readonly exportErrors;
+  readonly probeRestarts;
+  readonly probeUp;
+  readonly queueDepth;
+  readonly recordErrors;
+
+  constructor(
+    readonly logger: Logger,
+    metrics = new MetricsRegistry(),
+    logIntervalMs = 10_000,
+  ) {
+    this.metrics = metrics;
+    this.rl = new RateLimitedLog(logger, logIntervalMs);
+    this.linesReceived = metrics.counter('netspan_probe_lines_total', 'Lines read from probe output');
+    this.eventsReceived = metrics.counter('netspan_events_received_total', 'Events parsed from probe output, per probe');
+    this.parseErrors = metrics.counter('netspan_parse_errors_total', 'Probe output lines that could not be parsed');
+    this.eventsLost = metrics.counter(
+      'netspan_events_lost_total',
+      'Events the kernel could not hand to bpftrace (perf ring buffer full), per probe',
+    );
+    this.eventsDiscarded = metrics.counter(
+      'netspan_events_discarded_total',
+      'Events intentionally discarded by a processor (filter, sample, rate_limit)',
+    );
+    this.eventsDropped = metrics.counter(
+      'netspan_events_dropped_total',
+      'Events lost inside netspan, per component and reason',
+    );
+    this.eventsAccepted = metrics.counter('netspan_exporter_received_total', 'Events handed to an exporter queue');
+    this.eventsSent = metrics.counter('netspan_events_sent_total', 'Events an exporter delivered');
+    this.exportErrors = metrics.counter('netspan_export_errors_total', 'Failed export attempts, per exporter and outcome');
+    this.probeRestarts = metrics.counter('netspan_probe_restarts_total', 'bpftrace processes restarted after exiting');
+    this.probeUp = metrics.gauge('netspan_probe_up', '1 while the probe is attached, 0 otherwise');
+    this.queueDepth = metrics.gauge('netspan_exporter_queue_size', 'Events waiting in an exporter queue');
+    this.recordErrors = metrics.counter('netspan_record_errors_total', 'Failures writing the --record file');
+  }
+
+  lines(probe: string, n: number): void {
+    this.linesReceived.inc({ probe }, n);
+  }
+
+  received(probe: string): void {
+    this.eventsReceived.inc({ probe });
+  }
+
+  parseError(probe: string, errorType: ParseErrorType, message: string): void {
+    this.parseErrors.inc({ probe, error_type: errorType });
+    this.rl.warn(`parse:${probe}:${errorType}`, { probe, error_type: errorType, detail: message.slice(0, 200) }, 'Probe output line rejected');
+  }
+
+  lost(probe: string, count: number): void {
+    this.eventsLost.inc({ probe }, count);
+    this.rl.warn(`lost:${probe}`, { probe, count }, 'Kernel lost events before bpftrace could read them (perf buffer full)');
+  }
+
+  discarded(component: string, reason: DiscardReason, n = 1): void {
+    this.eventsDiscarded.inc({ component, reason }, n);
+  }
+
+  dropped(component: string, reason: DropReason, n: number, detail?: string): void {
+    if (n <= 0) return;
+    this.eventsDropped.inc({ component, reason }, n);
+    this.rl.error(`drop:${component}:${reason}`, { component, reason, count: n, detail }, 'Events dropped');
+  }
+
+  accepted(exporter: string, n = 1): void {
+    this.eventsAccepted.inc({ exporter }, n);
+  }
+
+  sent(exporter: string, n: number): void {
+    this.eventsSent.inc({ exporter }, n);
+  }
+
+  exportError(exporter: string, outcome: 'failure' | 'retryable', error: string): void {
+    this.exportErrors.inc({ exporter, outcome });
+    this.rl.warn(`export:${exporter}:${outcome}`, { exporter, outcome, error }, 'Export attempt failed');
+  }
+
+  probeState(probe: string, up: boolean): void {
+    this.probeUp.set({ probe }, up ? 1 : 0);
+  }
+
+  probeRestarted(probe: string, exitDescription: string, delayMs: number): void {
+    this.probeRestarts.inc({ probe });
+    this.logger.warn({ probe, exit: exitDescription, restart_in_ms: delayMs }, 'bpftrace exited; restarting');
+  }
+
+  recordError(error: string): void {
+    this.recordErrors.inc();
+    this.rl.error('record', { error }, 'Cannot write the --record file; recording stopped, events still flow');
+  }
+}
