@@ -128,7 +128,7 @@ export class BatchQueue {
         this.telemetry.dropped(this.id, 'export_failed', batch.length, result.error);
         return;
       }
-      await new Promise((r) => setTimeout(r, interval).unref());
+      await new Promise((r) => setTimeout(r, interval));
       interval = Math.min(interval * 2, this.cfg.retry.max_interval_ms);
     }
   }

@@ -63,7 +63,19 @@ export function parseCommon(f: string[], clock: Clock, line: string): CommonFiel
   if (cg === undefined || cg > BigInt(Number.MAX_SAFE_INTEGER)) return parseError('bad_number', 'cgroup id', line);
   const commText = f[5]!;
   if (commText.length > MAX_COMM_TEXT) return parseError('bad_value', 'comm', line);
-  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: Number(cg), comm: decodeBpfBuf(commText) };
+  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: Number(cg), comm: decodeComm(commText) };
+}
+
+/**
+ * decodeBpfBuf with a fast path for the usual comm: printable ASCII followed
+ * by \x00 padding (bpftrace prints all 16 bytes). Same result as
+ * decodeBpfBuf: the text up to the first NUL.
+ */
+export function decodeComm(text: string): string {
+  const i = text.indexOf('\\x');
+  if (i < 0) return text;
+  if (text.startsWith('\\x00', i)) return text.slice(0, i);
+  return decodeBpfBuf(text);
 }
 
 export interface Endpoints {
