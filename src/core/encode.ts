@@ -10,7 +10,7 @@ const SNAKE = new Map<string, string>();
 function snake(key: string): string {
   let s = SNAKE.get(key);
   if (s === undefined) {
-    s = key.replace(/[A-Z0-9]+/g, (m, offset: number) => (offset > 0 ? '_' : '') + m.toLowerCase());
+    s = key.replace(/[A-Z]/g, (m) => '_' + m.toLowerCase());
     if (SNAKE.size < 256) SNAKE.set(key, s);
   }
   return s;

@@ -34,6 +34,8 @@ export class Telemetry {
   readonly probeUp;
   readonly queueDepth;
   readonly recordErrors;
+  /** Per exporter: when it last delivered, and since when it has been failing (undefined = not failing). */
+  readonly exporterHealth = new Map<string, { lastSuccessMs?: number; failingSinceMs?: number }>();
 
   constructor(
     readonly logger: Logger,
@@ -100,10 +102,13 @@ export class Telemetry {
 
   sent(exporter: string, n: number): void {
     this.eventsSent.inc({ exporter }, n);
+    this.exporterHealth.set(exporter, { lastSuccessMs: Date.now() });
   }
 
   exportError(exporter: string, outcome: 'failure' | 'retryable', error: string): void {
     this.exportErrors.inc({ exporter, outcome });
+    const h = this.exporterHealth.get(exporter) ?? {};
+    if (h.failingSinceMs === undefined) this.exporterHealth.set(exporter, { ...h, failingSinceMs: Date.now() });
     this.rl.warn(`export:${exporter}:${outcome}`, { exporter, outcome, error }, 'Export attempt failed');
   }
 

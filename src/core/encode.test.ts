@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVENT_TYPES, type NetEvent } from './event.js';
+import { rfc3339Nano, toJsonLine, toJsonObject } from './encode.js';
+import { eventJsonSchemas, jsonSchemaDocument } from './json-schema.js';
+import { repoRoot } from '../paths.js';
+import { connectEvent } from '../../test/helpers/events.js';
+
+test('RFC 3339 with nanoseconds', () => {
+  assert.equal(rfc3339Nano(1_763_766_123_456_789_012n), '2025-11-21T23:02:03.456789012Z');
+  assert.equal(rfc3339Nano(1_000_000_000n), '1970-01-01T00:00:01.000000000Z');
+});
+
+test('JSON form: type first, schema_version, snake_case, bigint as string, hostile strings escaped', () => {
+  const e = connectEvent({ comm: 'a"b\\c\n\t\u0001\ufffd', timeUnixNano: 1_763_766_123_456_789_012n, attributes: { 'k8s.pod.name': 'web-1' } });
+  const line = toJsonLine(e);
+  assert.ok(!line.includes('\n'));
+  assert.ok(line.startsWith('{"type":"soconnect","schema_version":1,"time":"2025-11-21T23:02:03.456789012Z"'));
+  const back = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(back.comm, 'a"b\\c\n\t\u0001\ufffd');
+  assert.equal(back.time_unix_nano, '1763766123456789012');
+  assert.equal(back.cgroup_id, 1);
+  assert.equal(back.latency_ns, 120000);
+  assert.equal(back.non_blocking, true);
+  assert.deepEqual(back.attributes, { 'k8s.pod.name': 'web-1' });
+});
+
+const samples: NetEvent[] = [
+  connectEvent(),
+  { type: 'udpconnect', timeUnixNano: 1n, pid: 1, tid: 1, comm: 'dig', cgroupId: 0, family: 'ipv6', saddr: '::1', sport: 5000, daddr: '::1', dport: 53, result: 'OK', latencyNs: 900 },
+  { type: 'tcpretrans', timeUnixNano: 1n, pid: 0, tid: 0, comm: 'swapper/0', cgroupId: 0, family: 'ipv4', saddr: '10.0.0.1', sport: 1, daddr: '10.0.0.2', dport: 2, state: 'SYN_SENT' },
+  { type: 'gethostlatency', timeUnixNano: 1n, pid: 9, tid: 10, comm: 'curl', cgroupId: 5, func: 'getaddrinfo', host: 'payments.test', latencyNs: 40_000_000, result: 'OK', addresses: ['10.0.3.7', 'fd00::7'] },
+  { type: 'skbdrop', timeUnixNano: 1n, pid: 0, tid: 0, comm: 'swapper/1', cgroupId: 0, reason: 'NETFILTER_DROP', protocol: 'IPv4', location: 'nf_hook_slow+0x9e', stack: ['kfree_skb_reason+0x1', 'nf_hook_slow+0x9e'], family: 'ipv4', saddr: '10.0.0.1', daddr: '10.0.0.2', l4Protocol: 'TCP', sport: 1, dport: 2 },
+];
+
+test('every event type encodes to JSON that its published schema accepts', () => {
+  for (const e of samples) {
+    const r = eventJsonSchemas[e.type].safeParse(toJsonObject(e));
+    assert.ok(r.success, `${e.type}: ${JSON.stringify(!r.success && r.error.issues)}`);
+  }
+  const bad = eventJsonSchemas.soconnect.safeParse({ ...toJsonObject(samples[0]!), extra: 1 });
+  assert.equal(bad.success, false);
+});
+
+test('schema/events/*.schema.json are current (regenerate with `npm run schemas`)', () => {
+  for (const t of EVENT_TYPES) {
+    const file = JSON.parse(readFileSync(join(repoRoot(), 'schema/events', `${t}.schema.json`), 'utf8')) as unknown;
+    assert.deepEqual(file, JSON.parse(JSON.stringify(jsonSchemaDocument(t))), `${t}.schema.json is stale`);
+  }
+});
