@@ -7,6 +7,7 @@ import type { ExporterFactory, ProcessorFactory } from './pipeline/component.js'
 import { probeConfigSchema } from './probes/config.js';
 import type { ProbeDefinition } from './probes/types.js';
 import { stdoutExporterFactory } from './exporters/stdout/factory.js';
+import { nullExporterFactory } from './exporters/null/factory.js';
 
 export interface ProbeFactory {
   type: string;
@@ -18,7 +19,7 @@ const probeDefinitions: ProbeDefinition[] = [];
 
 const processorFactories: ProcessorFactory[] = [];
 
-const exporterFactories: ExporterFactory[] = [stdoutExporterFactory];
+const exporterFactories: ExporterFactory[] = [stdoutExporterFactory, nullExporterFactory];
 
 export interface Registry extends ComponentCatalog {
   probes: ReadonlyMap<string, ProbeFactory>;

@@ -12,6 +12,8 @@ import { Service } from '../service/service.js';
 import { Telemetry } from '../telemetry/internal-events.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { loadOrReport } from './validate.js';
+import { watchConfig } from './reload.js';
+import { readFile } from 'node:fs/promises';
 
 export interface RunOptions {
   configFile: string;
@@ -66,6 +68,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const report = await service.startLive(host, { record: opts.record, supervisor: { bpftrace } });
+  const reloader = watchConfig(opts.configFile, service, opts.registry, opts.env, logger, await readFile(opts.configFile, 'utf8'));
   if (report.attached.length === 0 && report.failed.length > 0) {
     for (const f of report.failed) process.stderr.write(`${f.diagnosis}\n`);
     process.stderr.write('netspan: no probe could start; run `netspan doctor` for details.\n');
@@ -75,6 +78,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (opts.durationS !== undefined) setTimeout(() => stop('duration elapsed'), opts.durationS * 1000).unref();
   }
   const code = await done;
+  reloader.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   return code;

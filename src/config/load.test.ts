@@ -12,7 +12,7 @@ import { substituteEnv } from './env.js';
 const catalog: ComponentCatalog = {
   probes: new Map(EVENT_TYPES.map((t) => [t, { configSchema: probeConfigSchema }])),
   processors: registry.processors,
-  exporters: registry.exporters,
+  exporters: new Map([['stdout', registry.exporters.get('stdout')!]]),
 };
 const data = (f: string) => join(repoRoot(), 'src/config/testdata', f);
 

@@ -67,6 +67,10 @@ export class BatchQueue {
     else this.timer ??= setTimeout(() => this.kick(), this.cfg.scheduled_delay_ms);
   }
 
+  freeSpace(): number {
+    return this.stopped ? Infinity : this.cfg.max_queue_size - this.size();
+  }
+
   /** Resolves when the queue is below half full (used by replay for back-pressure). */
   async waitForSpace(): Promise<void> {
     if (this.size() < this.cfg.max_queue_size / 2 || this.stopped) return;

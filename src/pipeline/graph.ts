@@ -16,6 +16,7 @@ export interface Route {
 
 export class PipelineGraph {
   private stopped = false;
+  private started = false;
 
   constructor(
     private readonly routes: ReadonlyMap<string, readonly Route[]>,
@@ -40,9 +41,19 @@ export class PipelineGraph {
     }
   }
 
+  /** Start exporters and processors. Safe twice. */
   async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
     for (const e of this.exporters.values()) await e.start();
     for (const p of this.processors()) await p.start?.();
+  }
+
+  /** Room left in the fullest exporter queue (replay's back-pressure). */
+  freeSpace(): number {
+    let min = Infinity;
+    for (const q of this.queues.values()) min = Math.min(min, q.freeSpace());
+    return min === Infinity ? 1_000_000 : min;
   }
 
   /** Back-pressure for sources that can wait (replay). */

@@ -3,7 +3,12 @@
  * A new parser is made for every bpftrace (re)start or replay.
  */
 import type { ParseResult, ProbeParser } from '../core/parser.js';
-import type { PipelineGraph } from '../pipeline/graph.js';
+import type { NetEvent } from '../core/event.js';
+
+/** Where parsed events go (the service's current pipeline graph). */
+export interface EventSink {
+  ingest(probeId: string, event: NetEvent): void;
+}
 import type { Telemetry } from '../telemetry/internal-events.js';
 
 export class ProbeInput {
@@ -12,7 +17,7 @@ export class ProbeInput {
   constructor(
     readonly id: string,
     private readonly createParser: () => ProbeParser,
-    private readonly graph: PipelineGraph,
+    private readonly sink: EventSink,
     private readonly telemetry: Telemetry,
   ) {
     this.parser = createParser();
@@ -36,7 +41,7 @@ export class ProbeInput {
     switch (r.kind) {
       case 'event':
         this.telemetry.received(this.id);
-        this.graph.ingest(this.id, r.event);
+        this.sink.ingest(this.id, r.event);
         break;
       case 'lost':
         this.telemetry.lost(this.id, r.count);
@@ -59,7 +64,7 @@ export class ProbeInput {
     const r = this.parser.flush();
     if (r.kind === 'event') {
       this.telemetry.received(this.id);
-      this.graph.ingest(this.id, r.event);
+      this.sink.ingest(this.id, r.event);
     } else if (r.kind === 'error') {
       this.telemetry.parseError(this.id, r.errorType, r.message);
     }

@@ -6,7 +6,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LineSplitter } from '../runner/line-splitter.js';
-import type { PipelineGraph } from '../pipeline/graph.js';
 import type { ProbeInput } from './probe-input.js';
 import { RECORD_MAGIC } from './recorder.js';
 
@@ -31,35 +30,59 @@ export interface ReplayStats {
   skipped: number;
 }
 
-export async function replayFile(file: string, inputs: ReadonlyMap<string, ProbeInput>, graph: PipelineGraph): Promise<ReplayStats> {
+/** Lets the reader wait while exporter queues are full, instead of dropping. */
+export interface BackPressure {
+  /** How many more events every exporter queue can take right now. */
+  freeSpace(): number;
+  waitForSpace(): Promise<void>;
+}
+
+export async function replayFile(file: string, inputs: ReadonlyMap<string, ProbeInput>, bp: BackPressure): Promise<ReplayStats> {
   const stats: ReplayStats = { lines: 0, skipped: 0 };
   let first = true;
+  let batch: string[] = [];
   const splitter = new LineSplitter(
-    (line) => {
-      if (first) {
-        first = false;
-        if (line.startsWith('#')) return;
-      }
-      stats.lines++;
-      const tab = line.indexOf('\t');
-      const input = tab > 0 ? inputs.get(line.slice(0, tab)) : undefined;
-      if (!input) {
-        stats.skipped++;
-        return;
-      }
-      input.line(line.slice(tab + 1));
-    },
+    (line) => batch.push(line),
     () => {
       stats.lines++;
       stats.skipped++;
     },
   );
+  const handle = (line: string): void => {
+    if (first) {
+      first = false;
+      if (line.startsWith('#')) return;
+    }
+    stats.lines++;
+    const tab = line.indexOf('\t');
+    const input = tab > 0 ? inputs.get(line.slice(0, tab)) : undefined;
+    if (!input) {
+      stats.skipped++;
+      return;
+    }
+    input.line(line.slice(tab + 1));
+  };
+  // A line yields at most one event per pipeline; half the free space is a safe budget.
+  let budget = 0;
+  const drain = async (): Promise<void> => {
+    const lines = batch;
+    batch = [];
+    for (const line of lines) {
+      while (budget <= 0) {
+        budget = Math.floor(bp.freeSpace() / 2);
+        if (budget <= 0) await bp.waitForSpace();
+      }
+      budget--;
+      handle(line);
+    }
+  };
   const stream = createReadStream(file, { encoding: 'latin1', highWaterMark: 1 << 20 });
   for await (const chunk of stream) {
     splitter.push(chunk as string);
-    await graph.waitForSpace();
+    await drain();
   }
   splitter.end();
+  await drain();
   for (const input of inputs.values()) input.end();
   return stats;
 }

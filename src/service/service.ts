@@ -1,20 +1,22 @@
 /**
  * Builds the running system from a validated Config: exporters and their
- * queues, per-pipeline processors, probe inputs; then runs it from live
- * bpftrace processes or from a record file.
+ * queues, per-pipeline processors, probe inputs; runs it from live bpftrace
+ * processes or from a record file; swaps to a new Config on reload without
+ * losing events in flight and without restarting probes that did not change.
  */
+import type { NetEvent } from '../core/event.js';
 import type { Config } from '../config/schema.js';
 import type { Env } from '../config/env.js';
 import { BatchQueue, queueConfigSchema, type QueueConfig } from '../pipeline/batch-queue.js';
 import type { Exporter, Processor } from '../pipeline/component.js';
 import { PipelineGraph, type Route } from '../pipeline/graph.js';
-import type { HostContext, PreparedProbe } from '../probes/types.js';
+import type { HostContext } from '../probes/types.js';
 import type { ProbeConfig } from '../probes/config.js';
 import type { Registry } from '../registry.js';
 import { defaultSupervisorOptions, ProbeSupervisor, type SupervisorOptions } from '../runner/supervisor.js';
 import type { Telemetry } from '../telemetry/internal-events.js';
 import type { Logger } from '../telemetry/log.js';
-import { ProbeInput } from './probe-input.js';
+import { ProbeInput, type EventSink } from './probe-input.js';
 import { Recorder } from './recorder.js';
 import { replayFile, type ReplayStats } from './replay.js';
 
@@ -31,122 +33,202 @@ export interface StartReport {
   failed: { id: string; diagnosis: string }[];
 }
 
-export class Service {
-  readonly graph: PipelineGraph;
+export interface LiveOptions {
+  record?: string | undefined;
+  supervisor?: Partial<SupervisorOptions>;
+  attachTimeoutMs?: number;
+}
+
+export interface ReloadReport {
+  started: string[];
+  stopped: string[];
+  kept: string[];
+}
+
+export class Service implements EventSink {
+  private current: PipelineGraph;
+  private config: Config;
   private readonly inputs = new Map<string, ProbeInput>();
-  private readonly supervisors: ProbeSupervisor[] = [];
+  private readonly supervisors = new Map<string, ProbeSupervisor>();
   private recorder: Recorder | undefined;
+  private host: HostContext | undefined;
+  private live: LiveOptions | undefined;
   private stopped = false;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: ServiceDeps) {
-    this.graph = buildGraph(deps);
+    this.config = deps.config;
+    this.current = buildGraph(deps, deps.config);
+  }
+
+  get graph(): PipelineGraph {
+    return this.current;
+  }
+
+  ingest(probeId: string, event: NetEvent): void {
+    this.current.ingest(probeId, event);
   }
 
   /** Probe ids some pipeline uses, in config order. */
   probeIds(): string[] {
-    return this.graph.probeIds();
+    return this.current.probeIds();
   }
 
-  private async prepare(id: string, host: HostContext): Promise<PreparedProbe> {
-    const entry = this.deps.config.probes.get(id)!;
-    const factory = this.deps.registry.probes.get(entry.type)!;
-    return factory.definition.prepare(host);
+  private async createInput(id: string, host: HostContext): Promise<{ input: ProbeInput; program: string; env: Record<string, string> }> {
+    const entry = this.config.probes.get(id)!;
+    const prepared = await this.deps.registry.probes.get(entry.type)!.definition.prepare(host);
+    const input = new ProbeInput(id, prepared.createParser, this, this.deps.telemetry);
+    this.inputs.set(id, input);
+    return { input, program: prepared.program, env: prepared.env };
   }
 
   /**
    * Starts one bpftrace process per probe and waits until each has attached
    * or failed its first attempt (failed ones keep retrying with back-off).
    */
-  async startLive(host: HostContext, opts: { record?: string; supervisor?: Partial<SupervisorOptions>; attachTimeoutMs?: number } = {}): Promise<StartReport> {
-    const { telemetry, logger } = this.deps;
-    await this.graph.start();
-    if (opts.record) this.recorder = new Recorder(opts.record, (host.clock as { offsetNs?: bigint }).offsetNs ?? 0n, telemetry);
+  async startLive(host: HostContext, opts: LiveOptions = {}): Promise<StartReport> {
+    this.host = host;
+    this.live = opts;
+    await this.current.start();
+    if (opts.record) this.recorder = new Recorder(opts.record, (host.clock as { offsetNs?: bigint }).offsetNs ?? 0n, this.deps.telemetry);
+    return this.startProbes(this.probeIds(), host, opts);
+  }
+
+  private async startProbes(ids: readonly string[], host: HostContext, opts: LiveOptions): Promise<StartReport> {
     const report: StartReport = { attached: [], failed: [] };
-    const firstOutcome: Promise<void>[] = [];
-    for (const id of this.probeIds()) {
-      let prepared: PreparedProbe;
-      try {
-        prepared = await this.prepare(id, host);
-      } catch (e: unknown) {
-        const diagnosis = `Probe ${id} could not be prepared: ${e instanceof Error ? e.message : String(e)}`;
-        logger.error({ probe: id }, diagnosis);
-        report.failed.push({ id, diagnosis });
-        telemetry.probeState(id, false);
-        continue;
-      }
-      const input = new ProbeInput(id, prepared.createParser, this.graph, telemetry);
-      this.inputs.set(id, input);
-      let settle!: () => void;
-      firstOutcome.push(new Promise<void>((r) => (settle = r)));
-      let starts = 0;
-      const probeCfg = this.deps.config.probes.get(id)!.config as ProbeConfig;
-      const sup = new ProbeSupervisor(
-        id,
-        prepared.program,
-        prepared.env,
-        {
-          onStart: () => {
-            if (starts++ > 0) input.restart();
-          },
-          onLine: (line) => {
-            this.recorder?.write(id, line);
-            input.line(line);
-          },
-          onOverlong: (n) => input.overlong(n),
-          onAttached: () => {
-            telemetry.probeState(id, true);
-            logger.info({ probe: id }, 'probe attached');
-            if (starts === 1) report.attached.push(id);
-            settle();
-          },
-          onExit: (info) => {
-            telemetry.probeState(id, false);
-            if (info.diagnosis) {
-              telemetry.rl.error(`probe-failed:${id}`, { probe: id, retry_in_ms: info.restartInMs }, info.diagnosis);
-              if (starts === 1) report.failed.push({ id, diagnosis: info.diagnosis });
-            }
-            if (info.restartInMs !== undefined) telemetry.probeRestarted(id, info.description, info.restartInMs);
-            settle();
-          },
-        },
-        logger,
-        { ...defaultSupervisorOptions, backoffMaxMs: probeCfg.restart_backoff_max_ms, ...opts.supervisor },
-      );
-      this.supervisors.push(sup);
-      sup.start();
-    }
+    const outcomes = ids.map((id) => this.startProbe(id, host, opts, report));
     const timeout = opts.attachTimeoutMs ?? 60_000;
-    await Promise.race([Promise.all(firstOutcome), new Promise((r) => setTimeout(r, timeout).unref())]);
+    await Promise.race([Promise.all(outcomes), new Promise((r) => setTimeout(r, timeout).unref())]);
     return report;
+  }
+
+  /** Resolves at the probe's first attach or first failure. */
+  private async startProbe(id: string, host: HostContext, opts: LiveOptions, report: StartReport): Promise<void> {
+    const { telemetry, logger } = this.deps;
+    let created;
+    try {
+      created = await this.createInput(id, host);
+    } catch (e: unknown) {
+      const diagnosis = `Probe ${id} could not be prepared: ${e instanceof Error ? e.message : String(e)}`;
+      logger.error({ probe: id }, diagnosis);
+      report.failed.push({ id, diagnosis });
+      telemetry.probeState(id, false);
+      return;
+    }
+    const { input, program, env } = created;
+    let settle!: () => void;
+    const outcome = new Promise<void>((r) => (settle = r));
+    let starts = 0;
+    const probeCfg = this.config.probes.get(id)!.config as ProbeConfig;
+    const sup = new ProbeSupervisor(
+      id,
+      program,
+      env,
+      {
+        onStart: () => {
+          if (starts++ > 0) input.restart();
+        },
+        onLine: (line) => {
+          this.recorder?.write(id, line);
+          input.line(line);
+        },
+        onOverlong: (n) => input.overlong(n),
+        onAttached: () => {
+          telemetry.probeState(id, true);
+          logger.info({ probe: id }, 'probe attached');
+          if (starts === 1) report.attached.push(id);
+          settle();
+        },
+        onExit: (info) => {
+          telemetry.probeState(id, false);
+          if (info.diagnosis) {
+            telemetry.rl.error(`probe-failed:${id}`, { probe: id, retry_in_ms: info.restartInMs }, info.diagnosis);
+            if (starts === 1) report.failed.push({ id, diagnosis: info.diagnosis });
+          }
+          if (info.restartInMs !== undefined) telemetry.probeRestarted(id, info.description, info.restartInMs);
+          settle();
+        },
+      },
+      logger,
+      { ...defaultSupervisorOptions, backoffMaxMs: probeCfg.restart_backoff_max_ms, ...opts.supervisor },
+    );
+    this.supervisors.set(id, sup);
+    sup.start();
+    await outcome;
   }
 
   /** Supervisor of a probe (tests kill it to check restarts). */
   supervisor(id: string): ProbeSupervisor | undefined {
-    return this.supervisors.find((s) => s.id === id);
+    return this.supervisors.get(id);
   }
 
   /** Runs a record file through the pipelines; resolves when all of it is queued. */
   async replay(file: string, host: HostContext): Promise<ReplayStats> {
-    await this.graph.start();
-    for (const id of this.probeIds()) {
-      const prepared = await this.prepare(id, host);
-      this.inputs.set(id, new ProbeInput(id, prepared.createParser, this.graph, this.deps.telemetry));
+    this.host = host;
+    await this.current.start();
+    for (const id of this.probeIds()) await this.createInput(id, host);
+    return replayFile(file, this.inputs, { freeSpace: () => this.current.freeSpace(), waitForSpace: () => this.current.waitForSpace() });
+  }
+
+  /**
+   * Swap to a new (already validated) config. New events go to the new
+   * pipelines from the moment of the swap; the old pipelines flush what they
+   * hold. Probes whose config is unchanged keep running.
+   */
+  async reload(next: Config): Promise<ReloadReport> {
+    const run = this.reloading.then(() => this.doReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doReload(next: Config): Promise<ReloadReport> {
+    const nextGraph = buildGraph(this.deps, next);
+    await nextGraph.start();
+    const before = this.config;
+    const oldGraph = this.current;
+    const oldIds = new Set(oldGraph.probeIds());
+    const newIds = new Set(nextGraph.probeIds());
+    const same = (id: string) => JSON.stringify(before.probes.get(id)) === JSON.stringify(next.probes.get(id));
+    const report: ReloadReport = { started: [], stopped: [], kept: [] };
+    for (const id of oldIds) {
+      if (newIds.has(id) && same(id)) report.kept.push(id);
+      else report.stopped.push(id);
     }
-    return replayFile(file, this.inputs, this.graph);
+    for (const id of newIds) if (!report.kept.includes(id)) report.started.push(id);
+
+    // The swap itself is synchronous: no event can fall between the two graphs.
+    this.current = nextGraph;
+    this.config = next;
+
+    for (const id of report.stopped) {
+      await this.supervisors.get(id)?.stop();
+      this.supervisors.delete(id);
+      this.inputs.get(id)?.end();
+      this.inputs.delete(id);
+      this.deps.telemetry.probeState(id, false);
+    }
+    if (this.host && report.started.length) {
+      if (this.live) await this.startProbes(report.started, this.host, this.live);
+      else for (const id of report.started) await this.createInput(id, this.host);
+    }
+    await oldGraph.shutdown();
+    this.deps.logger.info(report, 'configuration reloaded');
+    return report;
   }
 
   /** Stop probes, flush every queue within its deadline, shut exporters down. Safe twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all(this.supervisors.map((s) => s.stop()));
+    await this.reloading;
+    await Promise.all([...this.supervisors.values()].map((s) => s.stop()));
     for (const input of this.inputs.values()) input.end();
-    await this.graph.shutdown();
+    await this.current.shutdown();
     await this.recorder?.close();
   }
 }
 
-function buildGraph({ config, registry, telemetry, logger, env }: ServiceDeps): PipelineGraph {
+function buildGraph({ registry, telemetry, logger, env }: ServiceDeps, config: Config): PipelineGraph {
   const exporters = new Map<string, Exporter>();
   const queues = new Map<string, BatchQueue>();
   const routes = new Map<string, Route[]>();

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigText } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { MonotonicClock } from '../host/clock.js';
+import { Service } from './service.js';
+import { captured, fakeRegistry } from '../../test/helpers/fake-registry.js';
+import { testTelemetry } from '../../test/helpers/telemetry.js';
+import { silentLogger } from '../telemetry/log.js';
+import { watchConfig } from '../cli/reload.js';
+
+const host = { tracefs: '/sys/kernel/tracing', libcPath: 'libc.so.6', clock: new MonotonicClock(0n) };
+
+function config(text: string): Config {
+  const r = loadConfigText(text, 'test.yaml', fakeRegistry, {});
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+
+async function recordFile(lines: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'netspan-'));
+  const f = join(dir, 'rec.txt');
+  await writeFile(f, ['#netspan-record v1 clock_offset_ns=0', ...lines].join('\n') + '\n', 'latin1');
+  return f;
+}
+
+const twoPipelines = `
+probes: { soconnect: {}, tcpretrans: {} }
+exporters: { capture/a: {}, capture/b: {} }
+pipelines:
+  one: { probes: [soconnect], exporters: [capture/a] }
+  two: { probes: [soconnect, tcpretrans], exporters: [capture/b] }
+`;
+
+test('replay fans out to pipelines; garbage lines are counted; counters add up', async () => {
+  captured.clear();
+  const t = testTelemetry();
+  const svc = new Service({ config: config(twoPipelines), registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const file = await recordFile(['soconnect\tE\t1', 'tcpretrans\tE\t2', 'soconnect\tgarbage', 'udpconnect\tE\t3', 'no-tab-line', 'soconnect\tE\t4']);
+  const stats = await svc.replay(file, host);
+  await svc.stop();
+  await svc.stop();
+  assert.deepEqual(stats, { lines: 6, skipped: 2 });
+  assert.deepEqual(captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport), [1, 4]);
+  assert.deepEqual(captured.get('capture/b')!.map((e) => e.type === 'soconnect' && e.sport), [1, 2, 4]);
+  assert.equal(t.eventsReceived.sum(), 3);
+  assert.equal(t.parseErrors.get({ probe: 'soconnect', error_type: 'unknown_tag' }), 1);
+  assert.equal(t.eventsAccepted.sum(), 5);
+  assert.equal(t.eventsSent.sum(), 5);
+  assert.equal(t.eventsDropped.sum(), 0);
+});
+
+test('replay waits for slow exporters instead of dropping (back-pressure)', async () => {
+  captured.clear();
+  const t = testTelemetry();
+  const cfg = config(`
+probes: { soconnect: {} }
+exporters: { capture/small: { queue: { max_queue_size: 100, max_batch_size: 10 } } }
+pipelines: { p: { probes: [soconnect], exporters: [capture/small] } }
+`);
+  const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const n = 20_000;
+  const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+  await svc.replay(file, host);
+  await svc.stop();
+  assert.equal(captured.get('capture/small')!.length, n);
+  assert.equal(t.eventsDropped.sum(), 0);
+});
+
+test('a valid reload during replay loses and duplicates nothing; unchanged probes are kept', async () => {
+  captured.clear();
+  const t = testTelemetry();
+  const svc = new Service({ config: config(twoPipelines), registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const n = 200_000;
+  const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+  const replaying = svc.replay(file, host);
+  for (let i = 0; i < 10_000 && t.eventsReceived.sum() < 1000; i++) await new Promise((r) => setImmediate(r));
+  const report = await svc.reload(
+    config(`
+probes: { soconnect: {} }
+exporters: { capture/c: {} }
+pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
+`),
+  );
+  await replaying;
+  await svc.stop();
+  assert.deepEqual(report, { started: [], stopped: ['tcpretrans'], kept: ['soconnect'] });
+  const a = captured.get('capture/a')!.length;
+  const c = captured.get('capture/c')!.length;
+  assert.ok(a > 0 && c > 0, `both pipelines saw events: a=${a} c=${c}`);
+  const seqs = [...captured.get('capture/a')!, ...captured.get('capture/c')!].map((e) => (e.type === 'soconnect' ? e.sport : -1));
+  assert.equal(seqs.length, n, 'no loss, no duplicates');
+  assert.equal(new Set(seqs).size, n);
+  assert.equal(t.eventsDropped.sum(), 0);
+});
+
+test('an invalid reload is logged and the running pipelines keep going', async () => {
+  captured.clear();
+  const dir = await mkdtemp(join(tmpdir(), 'netspan-'));
+  const cfgFile = join(dir, 'netspan.yaml');
+  await writeFile(cfgFile, twoPipelines);
+  const t = testTelemetry();
+  const svc = new Service({ config: config(twoPipelines), registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const reloader = watchConfig(cfgFile, svc, fakeRegistry, {}, silentLogger(), twoPipelines);
+  await writeFile(cfgFile, 'pipelines:\n  broken: { probes: [nosuch], exporters: [capture/a] }\n');
+  assert.equal(await reloader.reload('test'), false);
+  const file = await recordFile(['soconnect\tE\t7']);
+  await svc.replay(file, host);
+  await svc.stop();
+  reloader.close();
+  assert.deepEqual(captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport), [7]);
+  assert.deepEqual(captured.get('capture/b')!.map((e) => e.type === 'soconnect' && e.sport), [7]);
+});
