@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../telemetry/log.js';
 import { loadOrReport } from './validate.js';
 import { watchConfig } from './reload.js';
 import { readFile } from 'node:fs/promises';
+import { startHealthServer, type HealthServer } from '../health/server.js';
 
 export interface RunOptions {
   configFile: string;
@@ -67,6 +68,16 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  let health: HealthServer | undefined;
+  const hc = config.telemetry.health;
+  if (hc.enabled) {
+    try {
+      health = await startHealthServer({ host: hc.host, port: hc.port, telemetry, failingThresholdMs: hc.failing_threshold_ms });
+      logger.info({ port: health.port }, 'health endpoint listening (/healthz, /readyz, /metrics)');
+    } catch (e: unknown) {
+      logger.error({ error: e instanceof Error ? e.message : String(e) }, 'cannot start the health endpoint; continuing without it');
+    }
+  }
   const report = await service.startLive(host, { record: opts.record, supervisor: { bpftrace } });
   const reloader = watchConfig(opts.configFile, service, opts.registry, opts.env, logger, await readFile(opts.configFile, 'utf8'));
   if (report.attached.length === 0 && report.failed.length > 0) {
@@ -79,6 +90,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }
   const code = await done;
   reloader.close();
+  await health?.close();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   return code;

@@ -6,6 +6,7 @@
  * defaults; the README's reference is generated from it.
  */
 import { z } from 'zod';
+import { healthConfigSchema } from '../health/config.js';
 
 /** `type` or `type/name`, like the OpenTelemetry Collector's component ids. */
 export const componentId = z.string().regex(/^[a-z][a-z0-9_]*(\/[A-Za-z0-9_.-]+)?$/, 'must look like "type" or "type/name"');
@@ -21,6 +22,7 @@ export const telemetrySchema = z
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe("netspan's own log level (logs go to stderr)"),
     /** How often a repeating warning (parse errors, drops) may be logged, per kind. */
     log_interval_ms: z.int().min(100).max(3_600_000).default(10_000).describe('A repeating warning (parse errors, drops) is logged at most once per this interval, with a count of the suppressed ones'),
+    health: healthConfigSchema.describe('HTTP endpoint for liveness/readiness probes and Prometheus-format self-metrics'),
   })
   .prefault({});
 
