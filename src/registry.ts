@@ -6,6 +6,9 @@ import type { ComponentCatalog } from './config/load.js';
 import type { ExporterFactory, ProcessorFactory } from './pipeline/component.js';
 import { probeConfigSchema } from './probes/config.js';
 import type { ProbeDefinition } from './probes/types.js';
+import { soconnectProbe } from './probes/soconnect/index.js';
+import { tcpretransProbe } from './probes/tcpretrans/index.js';
+import { udpconnectProbe } from './probes/udpconnect/index.js';
 import { stdoutExporterFactory } from './exporters/stdout/factory.js';
 import { nullExporterFactory } from './exporters/null/factory.js';
 
@@ -15,7 +18,7 @@ export interface ProbeFactory {
   definition: ProbeDefinition;
 }
 
-const probeDefinitions: ProbeDefinition[] = [];
+const probeDefinitions: ProbeDefinition[] = [soconnectProbe, tcpretransProbe, udpconnectProbe];
 
 const processorFactories: ProcessorFactory[] = [];
 

@@ -49,7 +49,9 @@ export async function runProbeDuring(def: ProbeDefinition, action: () => Promise
     attached();
     return r;
   });
-  await Promise.race([ready, new Promise((r) => setTimeout(r, 30_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ready, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+  clearTimeout(timer);
   if (child.exitCode !== null) throw new Error(`bpftrace exited before attaching:\n${result.stderr}`);
   try {
     await action();

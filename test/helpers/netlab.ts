@@ -70,7 +70,9 @@ async function run(cmd: string, args: string[], opts: { input?: string; timeoutM
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
   });
   if (r.exitCode !== 0 || r.timedOut) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${String(r.exitCode)}${r.timedOut ? ', timed out' : ''}): ${String(r.stderr).trim()}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (exit ${String(r.exitCode)}${r.timedOut ? ', timed out' : ''}): ${String(r.stderr).trim()}`,
+    );
   }
   return String(r.stdout);
 }
@@ -133,9 +135,31 @@ export async function createNetPair(): Promise<NetPair> {
     await run('ip', ['netns', 'add', pair.serverNs]);
     for (const ns of [pair.clientNs, pair.serverNs]) {
       // No duplicate address detection (also for link-local addresses), so IPv6 works at once.
-      await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']);
+      await run('ip', [
+        'netns',
+        'exec',
+        ns,
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv6.conf.default.accept_dad=0',
+        'net.ipv6.conf.all.accept_dad=0',
+      ]);
     }
-    await run('ip', ['link', 'add', pair.clientIf, 'netns', pair.clientNs, 'type', 'veth', 'peer', 'name', pair.serverIf, 'netns', pair.serverNs]);
+    await run('ip', [
+      'link',
+      'add',
+      pair.clientIf,
+      'netns',
+      pair.clientNs,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      pair.serverIf,
+      'netns',
+      pair.serverNs,
+    ]);
     for (const [ns, dev, a4, a6] of [
       [pair.clientNs, pair.clientIf, pair.client4, pair.client6],
       [pair.serverNs, pair.serverIf, pair.server4, pair.server6],
@@ -170,7 +194,12 @@ export async function withNetPair<T>(fn: (pair: NetPair) => Promise<T>): Promise
 }
 
 /** Runs a command inside a namespace and waits for it (bounded by timeoutMs). Does not throw on a non-zero exit. */
-export async function nsRun(ns: string, cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+export async function nsRun(
+  ns: string,
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> {
   const child = execa('ip', ['netns', 'exec', ns, cmd, ...args], {
     reject: false,
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -178,7 +207,10 @@ export async function nsRun(ns: string, cmd: string, args: string[], opts: { tim
   });
   const pid = child.pid;
   const r = await child;
-  if (r.timedOut) throw new Error(`'${cmd} ${args.join(' ')}' in ${ns} timed out after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms: ${String(r.stderr)}`);
+  if (r.timedOut)
+    throw new Error(
+      `'${cmd} ${args.join(' ')}' in ${ns} timed out after ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms: ${String(r.stderr)}`,
+    );
   return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode, pid };
 }
 
@@ -229,13 +261,15 @@ export function nsSpawn(ns: string, cmd: string, args: string[], opts: { maxLife
   child.stderr!.on('data', (chunk: Buffer) => {
     if (errText.length < 64 * 1024) errText += chunk.toString();
   });
-  const done = child.then(
-    () => undefined,
-    () => undefined,
-  ).finally(() => {
-    exited = true;
-    for (const f of onExit) f();
-  });
+  const done = child
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .finally(() => {
+      exited = true;
+      for (const f of onExit) f();
+    });
   return {
     pid: child.pid,
     lines,
@@ -244,10 +278,22 @@ export function nsSpawn(ns: string, cmd: string, args: string[], opts: { maxLife
       const seen = lines.find(pred);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching line from '${cmd} ${args.join(' ')}' within ${timeoutMs} ms; stdout: ${lines.join('|')}; stderr: ${errText}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no matching line from '${cmd} ${args.join(' ')}' within ${timeoutMs} ms; stdout: ${lines.join('|')}; stderr: ${errText}`,
+              ),
+            ),
+          timeoutMs,
+        );
         const fail = (): void => {
           clearTimeout(timer);
-          reject(new Error(`'${cmd} ${args.join(' ')}' exited before printing the expected line; stdout: ${lines.join('|')}; stderr: ${errText}`));
+          reject(
+            new Error(
+              `'${cmd} ${args.join(' ')}' exited before printing the expected line; stdout: ${lines.join('|')}; stderr: ${errText}`,
+            ),
+          );
         };
         if (exited) {
           fail();
@@ -283,15 +329,77 @@ export async function nftApply(ns: string, ruleset: string): Promise<void> {
  * (input or output) holding `rules` (nft rule syntax, one per entry).
  */
 export function nftRuleset(table: string, hook: 'input' | 'output', rules: string[]): string {
-  return [`table inet ${table} {`, `  chain ${hook}_chain {`, `    type filter hook ${hook} priority 0; policy accept;`, ...rules.map((r) => `    ${r}`), '  }', '}', ''].join('\n');
+  return [
+    `table inet ${table} {`,
+    `  chain ${hook}_chain {`,
+    `    type filter hook ${hook} priority 0; policy accept;`,
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+    '}',
+    '',
+  ].join('\n');
 }
 
 /** Deletes an nftables table inside a namespace (ignores "no such table"). */
 export async function nftDeleteTable(ns: string, table: string): Promise<void> {
-  await execa('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', table], { reject: false, timeout: DEFAULT_TIMEOUT_MS, stdin: 'ignore' });
+  await execa('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', table], {
+    reject: false,
+    timeout: DEFAULT_TIMEOUT_MS,
+    stdin: 'ignore',
+  });
 }
 
 /** `sysctl -w key=value` inside a namespace (for per-netns keys such as net.ipv4.tcp_syn_retries). */
 export async function nsSysctl(ns: string, key: string, value: string): Promise<void> {
   await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `${key}=${value}`]);
+}
+
+/**
+ * Runs a Node fixture script (test/fixtures/*.mjs) inside a namespace with the
+ * current Node binary and returns its last stdout line parsed as JSON (the
+ * fixtures print one JSON result line). Throws with stdout/stderr when the
+ * script fails or prints no JSON.
+ */
+export async function runNodeFixture<T = Record<string, unknown>>(
+  ns: string,
+  script: string,
+  args: string[],
+  timeoutMs = 15_000,
+): Promise<T> {
+  const r = await nsRun(ns, process.execPath, [script, ...args], { timeoutMs });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as T;
+  } catch {
+    throw new Error(
+      `fixture ${script} ${args.join(' ')} in ${ns} printed no JSON result (exit ${String(r.exitCode)}); stdout: ${r.stdout}; stderr: ${r.stderr}`,
+    );
+  }
+}
+
+/** Starts a Node fixture server inside a namespace and waits for its READY line. */
+export async function startNodeServer(
+  ns: string,
+  script: string,
+  args: string[],
+  readyTimeoutMs = 10_000,
+): Promise<NsProcess> {
+  const p = nsSpawn(ns, process.execPath, [script, ...args]);
+  try {
+    await p.waitForLine((l) => l === 'READY', readyTimeoutMs);
+  } catch (err) {
+    await p.stop();
+    throw err;
+  }
+  return p;
+}
+
+/** cgroup v2 id (inode of the cgroup directory) of a live process; what bpftrace's `cgroup` builtin reports. */
+export async function cgroupIdOf(pid: number | 'self'): Promise<number> {
+  const { readFile, stat } = await import('node:fs/promises');
+  const text = await readFile(`/proc/${pid}/cgroup`, 'utf8');
+  const line = text.split('\n').find((l) => l.startsWith('0::'));
+  if (line === undefined) throw new Error(`no cgroup v2 entry in /proc/${pid}/cgroup`);
+  const st = await stat(`/sys/fs/cgroup${line.slice(3)}`, { bigint: true });
+  return Number(st.ino);
 }

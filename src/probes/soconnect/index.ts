@@ -1,41 +1,11 @@
-import { readFile, access } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readProbeProgram } from '../program.js';
 import type { ProbeDefinition } from '../types.js';
 import { createSoConnectParser } from './parser.js';
 
-let repoRootCache: string | undefined;
-
-/**
- * The repository root (the directory holding package.json), found by walking
- * up from this module: it runs from src/probes/x/ under ts-node-like loaders
- * and from dist/src/probes/x/ once compiled.
- */
-export async function repoRoot(): Promise<string> {
-  if (repoRootCache !== undefined) return repoRootCache;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 10; i++) {
-    try {
-      await access(join(dir, 'package.json'));
-      repoRootCache = dir;
-      return dir;
-    } catch {
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-  }
-  throw new Error(`cannot find the netspan repository root (package.json) above ${fileURLToPath(import.meta.url)}`);
-}
-
-/** Reads probes/<name>/<name>.bt from the repository. */
-export async function readProbeProgram(name: string): Promise<string> {
-  return readFile(join(await repoRoot(), 'probes', name, `${name}.bt`), 'utf8');
-}
-
 export const soconnectProbe: ProbeDefinition = {
   name: 'soconnect',
-  description: 'TCP connect(2) attempts (IPv4/IPv6) with their handshake result and latency, non-blocking connects followed to completion',
+  description:
+    'TCP connect(2) attempts (IPv4/IPv6) with their handshake result and latency, non-blocking connects followed to completion',
   async prepare(host) {
     const program = await readProbeProgram('soconnect');
     return {

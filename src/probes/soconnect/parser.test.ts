@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SoConnectEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseResult } from '../../core/parser.js';
-import { repoRoot } from './index.js';
+import { repoRoot } from '../../paths.js';
 import { createSoConnectParser, decodeComm } from './parser.js';
 import { decodeBpfBuf } from '../../core/decode.js';
 
@@ -14,7 +14,7 @@ const clock: Clock = { toUnixNano: (ns) => ns + OFFSET };
 const PAD = (n: number): string => '\\x00'.repeat(n);
 
 async function recorded(): Promise<string[]> {
-  const text = await readFile(join(await repoRoot(), 'src/probes/soconnect/testdata/live-netns.txt'), 'latin1');
+  const text = await readFile(join(repoRoot(), 'src/probes/soconnect/testdata/live-netns.txt'), 'latin1');
   return text.split('\n');
 }
 
@@ -31,11 +31,15 @@ function byComm(evs: SoConnectEvent[], comm: string): SoConnectEvent {
 }
 
 function errorType(r: ParseResult): string {
-  assert.equal(r.kind, 'error', `expected an error, got ${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  assert.equal(
+    r.kind,
+    'error',
+    `expected an error, got ${JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`,
+  );
   return r.kind === 'error' ? r.errorType : '';
 }
 
-test('soconnect: recorded output parses completely (banner, events, trailing blank lines)', async () => {
+void test('soconnect: recorded output parses completely (banner, events, trailing blank lines)', async () => {
   const { events: evs, results } = events(await recorded());
   assert.equal(evs.length, 12);
   assert.equal(results.filter((r) => r.kind === 'error').length, 0);
@@ -43,7 +47,7 @@ test('soconnect: recorded output parses completely (banner, events, trailing bla
   assert.deepEqual(results[0], { kind: 'none' }); // Attaching 5 probes...
 });
 
-test('soconnect: non-blocking IPv4 success, exact fields', async () => {
+void test('soconnect: non-blocking IPv4 success, exact fields', async () => {
   const e = byComm(events(await recorded()).events, 'nb4ok');
   assert.deepEqual(e, {
     type: 'soconnect',
@@ -63,7 +67,7 @@ test('soconnect: non-blocking IPv4 success, exact fields', async () => {
   });
 });
 
-test('soconnect: refused, timed out, blocking, IPv6, immediate failure', async () => {
+void test('soconnect: refused, timed out, blocking, IPv6, immediate failure', async () => {
   const evs = events(await recorded()).events;
   const refused = byComm(evs, 'nb4refused');
   assert.equal(refused.result, 'ECONNREFUSED');
@@ -87,10 +91,19 @@ test('soconnect: refused, timed out, blocking, IPv6, immediate failure', async (
   assert.equal(timeout.nonBlocking, true);
 
   const blk = byComm(evs, 'blk4ok');
-  assert.deepEqual([blk.pid, blk.result, blk.nonBlocking, blk.latencyNs, blk.sport], [6808, 'ESTABLISHED', false, 140422, 33026]);
-  assert.deepEqual([byComm(evs, 'blk4refused').result, byComm(evs, 'blk4refused').nonBlocking], ['ECONNREFUSED', false]);
+  assert.deepEqual(
+    [blk.pid, blk.result, blk.nonBlocking, blk.latencyNs, blk.sport],
+    [6808, 'ESTABLISHED', false, 140422, 33026],
+  );
+  assert.deepEqual(
+    [byComm(evs, 'blk4refused').result, byComm(evs, 'blk4refused').nonBlocking],
+    ['ECONNREFUSED', false],
+  );
   assert.equal(byComm(evs, 'blk6ok').daddr, 'fd00:10:200:50::2');
-  assert.deepEqual([byComm(evs, 'blk4timeout').result, byComm(evs, 'blk4timeout').latencyNs], ['ETIMEDOUT', 3062503737]);
+  assert.deepEqual(
+    [byComm(evs, 'blk4timeout').result, byComm(evs, 'blk4timeout').latencyNs],
+    ['ETIMEDOUT', 3062503737],
+  );
 
   const unreach = byComm(evs, 'nb4unreach');
   assert.deepEqual(
@@ -99,7 +112,7 @@ test('soconnect: refused, timed out, blocking, IPv6, immediate failure', async (
   );
 });
 
-test('soconnect: hostile and 15-byte comm from real output', async () => {
+void test('soconnect: hostile and 15-byte comm from real output', async () => {
   const evs = events(await recorded()).events;
   // bytes a \t b \n c " \ 0xff d, set through /proc/self/comm
   const hostile = evs.find((e) => e.pid === 6863);
@@ -108,7 +121,7 @@ test('soconnect: hostile and 15-byte comm from real output', async () => {
   assert.equal(byComm(evs, '123456789012345').pid, 6874);
 });
 
-test('soconnect: synthetic lines: unknown errno, hostile comm escapes', () => {
+void test('soconnect: synthetic lines: unknown errno, hostile comm escapes', () => {
   const p = createSoConnectParser(clock);
   const r = p.push(`connect\t1\t2\t3\t4\t\\x09\\x0a\\x5c\\xff${PAD(12)}\t10\t::\t0\t::1\t80\t250\t5\t0`);
   assert.equal(r.kind, 'event');
@@ -121,7 +134,7 @@ test('soconnect: synthetic lines: unknown errno, hostile comm escapes', () => {
   assert.equal(e.saddr, '::');
 });
 
-test('soconnect: banner, lost, blank', () => {
+void test('soconnect: banner, lost, blank', () => {
   const p = createSoConnectParser(clock);
   assert.deepEqual(p.push('Attaching 5 probes...'), { kind: 'none' });
   assert.deepEqual(p.push('Attaching 1 probe...'), { kind: 'none' });
@@ -131,7 +144,7 @@ test('soconnect: banner, lost, blank', () => {
   assert.deepEqual(p.flush(), { kind: 'none' });
 });
 
-test('soconnect: hostile lines give bounded errors, never throw', () => {
+void test('soconnect: hostile lines give bounded errors, never throw', () => {
   const p = createSoConnectParser(clock);
   const good = `connect\t587804899286\t6693\t6693\t1\tnb4ok${PAD(11)}\t2\t10.200.80.1\t34098\t10.200.80.2\t9101\t0\t131502\t1`;
   assert.equal(p.push(good).kind, 'event');
@@ -169,7 +182,7 @@ test('soconnect: hostile lines give bounded errors, never throw', () => {
   }
 });
 
-test('soconnect: random bytes never throw', () => {
+void test('soconnect: random bytes never throw', () => {
   const p = createSoConnectParser(clock);
   let seed = 12345;
   const rnd = (n: number): number => {
@@ -186,21 +199,28 @@ test('soconnect: random bytes never throw', () => {
   }
 });
 
-test('soconnect: parser throughput', async () => {
+void test('soconnect: parser throughput', async () => {
   const lines = (await recorded()).filter((l) => l.startsWith('connect\t'));
   const p = createSoConnectParser(clock);
-  const n = 200_000;
-  const t0 = process.hrtime.bigint();
-  let ok = 0;
-  for (let i = 0; i < n; i++) if (p.push(lines[i % lines.length]!).kind === 'event') ok++;
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  assert.equal(ok, n);
-  const rate = n / secs;
-  // Target is > 500k lines/s; assert a margin below it so a loaded CI box does not flake.
-  assert.ok(rate > 200_000, `only ${Math.round(rate)} lines/s`);
+  const n = 60_000;
+  let best = 0;
+  // Measured in CPU time of this process, best of several rounds, so that a
+  // box busy with other tests does not make it flaky.
+  for (let round = 0; round < 6; round++) {
+    const c0 = process.cpuUsage();
+    let ok = 0;
+    for (let i = 0; i < n; i++) if (p.push(lines[i % lines.length]!).kind === 'event') ok++;
+    const c = process.cpuUsage(c0);
+    assert.equal(ok, n);
+    best = Math.max(best, n / ((c.user + c.system) / 1e6));
+  }
+  // Target > 500k lines/s: about 1.4M/s measured on an idle 2-vCPU VM, ~370k/s
+  // (CPU time) with that VM at load 12. The bound guards against regressions
+  // (a regex per field, quadratic work) without failing on a busy machine.
+  assert.ok(best > 200_000, `only ${Math.round(best)} lines/s of CPU time`);
 });
 
-test('decodeComm agrees with decodeBpfBuf', () => {
+void test('decodeComm agrees with decodeBpfBuf', () => {
   const samples = [
     'node',
     `node${PAD(12)}`,

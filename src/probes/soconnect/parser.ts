@@ -33,7 +33,12 @@ export function nonRecord(line: string): ParseResult | undefined {
   if (line.length > MAX_LINE_LENGTH) return parseError('too_long', `line of ${line.length} characters`, line);
   if (line.length === 0) return NONE;
   const c = line.charCodeAt(0);
-  if (c === 0x41 /* A */ && line.startsWith('Attaching ') && (line.endsWith(' probes...') || line.endsWith(' probe...'))) return NONE;
+  if (
+    c === 0x41 /* A */ &&
+    line.startsWith('Attaching ') &&
+    (line.endsWith(' probes...') || line.endsWith(' probe...'))
+  )
+    return NONE;
   if (c === 0x4c /* L */ && line.startsWith('Lost ') && line.endsWith(' events')) {
     const n = parseUint(line.slice(5, -7));
     if (Number.isNaN(n)) return parseError('bad_number', 'lost-event count', line);
@@ -52,18 +57,33 @@ export interface CommonFields {
   comm: string;
 }
 
+/** parseU64, faster for values below 10^15 (BigInt from a number, not from a string). */
+function parseBigU64(text: string): bigint | undefined {
+  if (text.length <= 15) {
+    const n = parseUint(text);
+    return Number.isNaN(n) ? undefined : BigInt(n);
+  }
+  return parseU64(text);
+}
+
 /** Parses f[1..5] (nsecs pid tid cgroup comm); returns an error result on failure. */
 export function parseCommon(f: string[], clock: Clock, line: string): CommonFields | ParseResult {
-  const ns = parseU64(f[1]!);
+  const ns = parseBigU64(f[1]!);
   if (ns === undefined) return parseError('bad_number', 'nsecs', line);
   const pid = parseUint(f[2]!);
   const tid = parseUint(f[3]!);
-  if (Number.isNaN(pid) || Number.isNaN(tid) || pid > 0xffffffff || tid > 0xffffffff) return parseError('bad_number', 'pid/tid', line);
-  const cg = parseU64(f[4]!);
-  if (cg === undefined || cg > BigInt(Number.MAX_SAFE_INTEGER)) return parseError('bad_number', 'cgroup id', line);
+  if (Number.isNaN(pid) || Number.isNaN(tid) || pid > 0xffffffff || tid > 0xffffffff)
+    return parseError('bad_number', 'pid/tid', line);
+  const cgText = f[4]!;
+  let cg = cgText.length <= 15 ? parseUint(cgText) : NaN;
+  if (Number.isNaN(cg)) {
+    const big = parseU64(cgText);
+    if (big === undefined || big > BigInt(Number.MAX_SAFE_INTEGER)) return parseError('bad_number', 'cgroup id', line);
+    cg = Number(big);
+  }
   const commText = f[5]!;
   if (commText.length > MAX_COMM_TEXT) return parseError('bad_value', 'comm', line);
-  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: Number(cg), comm: decodeComm(commText) };
+  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: cg, comm: decodeComm(commText) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProbeDefinition } from '../types.js';
-import { readProbeProgram } from '../soconnect/index.js';
+import { readProbeProgram } from '../program.js';
 import { createTcpRetransParser } from './parser.js';
 
 /** Placeholder in tcpretrans.bt (a comment in predicate position). */

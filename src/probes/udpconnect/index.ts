@@ -1,5 +1,5 @@
 import type { ProbeDefinition } from '../types.js';
-import { readProbeProgram } from '../soconnect/index.js';
+import { readProbeProgram } from '../program.js';
 import { createUdpConnectParser } from './parser.js';
 
 export const udpconnectProbe: ProbeDefinition = {
