@@ -11,6 +11,7 @@ import { tcpretransProbe } from './probes/tcpretrans/index.js';
 import { udpconnectProbe } from './probes/udpconnect/index.js';
 import { stdoutExporterFactory } from './exporters/stdout/factory.js';
 import { nullExporterFactory } from './exporters/null/factory.js';
+import { kafkaExporterFactory } from './exporters/kafka/factory.js';
 
 export interface ProbeFactory {
   type: string;
@@ -22,7 +23,7 @@ const probeDefinitions: ProbeDefinition[] = [soconnectProbe, tcpretransProbe, ud
 
 const processorFactories: ProcessorFactory[] = [];
 
-const exporterFactories: ExporterFactory[] = [stdoutExporterFactory, nullExporterFactory];
+const exporterFactories: ExporterFactory[] = [stdoutExporterFactory, nullExporterFactory, kafkaExporterFactory];
 
 export interface Registry extends ComponentCatalog {
   probes: ReadonlyMap<string, ProbeFactory>;

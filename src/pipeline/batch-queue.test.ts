@@ -119,3 +119,13 @@ test('shutdown before any event is a no-op', async () => {
   await q.shutdown();
   await q.shutdown();
 });
+
+test('a partly delivered batch counts what got through as sent and only the rest as dropped', async () => {
+  const t = testTelemetry();
+  const exp = new ScriptedExporter([() => ({ code: 'failure', error: '2 records too large', delivered: 8 })]);
+  const q = new BatchQueue('x', exp, cfg({ max_batch_size: 10, scheduled_delay_ms: 1 }), t);
+  for (const e of events(10)) q.push(e);
+  await q.flush();
+  assert.deepEqual(accounting(t, q), { accepted: 10, sent: 8, dropped: 2, queued: 0, balanced: true });
+  await q.shutdown();
+});

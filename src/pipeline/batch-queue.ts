@@ -41,6 +41,12 @@ export class BatchQueue {
   private exporting: Promise<void> | undefined;
   private stopped = false;
   private waiters: (() => void)[] = [];
+  /**
+   * Batches taken off the queue whose export (with retries) has not finished:
+   * counted neither as sent nor dropped yet. Shutdown counts the ones it gives
+   * up on and marks them abandoned, so their late outcome is not counted twice.
+   */
+  private readonly inFlight = new Set<{ n: number; abandoned: boolean }>();
 
   constructor(
     private readonly id: string,
@@ -115,15 +121,32 @@ export class BatchQueue {
   }
 
   private async exportWithRetry(batch: NetEvent[], deadline: number): Promise<void> {
+    const flight = { n: batch.length, abandoned: false };
+    this.inFlight.add(flight);
+    try {
+      await this.exportWithRetryLoop(batch, deadline, flight);
+    } finally {
+      this.inFlight.delete(flight);
+    }
+  }
+
+  private async exportWithRetryLoop(batch: NetEvent[], deadline: number, flight: { abandoned: boolean }): Promise<void> {
     const started = Date.now();
     let interval = this.cfg.retry.initial_interval_ms;
     for (;;) {
       const result = await this.exportOnce(batch);
+      if (flight.abandoned) return; // already counted as dropped (shutdown)
       if (result.code === 'success') {
         this.telemetry.sent(this.id, batch.length);
         return;
       }
       this.telemetry.exportError(this.id, result.code, result.error);
+      if (result.code === 'failure' && result.delivered) {
+        const delivered = Math.min(result.delivered, batch.length);
+        this.telemetry.sent(this.id, delivered);
+        this.telemetry.dropped(this.id, 'export_failed', batch.length - delivered, result.error);
+        return;
+      }
       const elapsed = Date.now() - started;
       const canRetry =
         result.code === 'retryable' &&
@@ -135,6 +158,7 @@ export class BatchQueue {
         return;
       }
       await new Promise((r) => setTimeout(r, interval));
+      if (flight.abandoned) return;
       interval = Math.min(interval * 2, this.cfg.retry.max_interval_ms);
     }
   }
@@ -185,9 +209,15 @@ export class BatchQueue {
       await this.drainAll(deadline);
     })();
     await Promise.race([work, new Promise((r) => setTimeout(r, this.cfg.shutdown_timeout_ms + 50).unref())]);
-    const left = this.size();
+    let left = this.size();
+    this.head = this.queue.length;
+    // Batches still being exported (e.g. retrying against an endpoint that is down) are given up too.
+    for (const f of this.inFlight) {
+      f.abandoned = true;
+      left += f.n;
+    }
+    this.inFlight.clear();
     if (left > 0) {
-      this.head = this.queue.length;
       this.telemetry.dropped(this.id, 'shutdown', left, `not sent within shutdown_timeout_ms=${this.cfg.shutdown_timeout_ms}`);
     }
     this.telemetry.queueDepth.set({ exporter: this.id }, 0);

@@ -10,8 +10,12 @@ import type { Logger } from '../telemetry/log.js';
 
 export type ExportResult =
   | { code: 'success' }
-  /** Permanent failure for this batch: it is dropped and counted. */
-  | { code: 'failure'; error: string }
+  /**
+   * Permanent failure for (part of) this batch: the undelivered events are
+   * dropped and counted. `delivered` says how many of the batch did get
+   * through (default 0), so the counters stay exact.
+   */
+  | { code: 'failure'; error: string; delivered?: number }
   /** Transient failure: the batch may be retried. */
   | { code: 'retryable'; error: string };
 

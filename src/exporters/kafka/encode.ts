@@ -1,0 +1,114 @@
+/**
+ * Event → Kafka record (topic, key, headers, value). Pure functions; the
+ * client never sees a NetEvent.
+ */
+import { toJsonLine } from '../../core/encode.js';
+import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
+import type { KafkaRecord } from './client.js';
+import { topicFor, type KafkaConfig } from './config.js';
+import { encodeOtlpProto, toOtlpLogsRequest } from './otlp.js';
+
+export const HEADER_EVENT_TYPE = 'netspan.event.type';
+export const HEADER_SCHEMA_VERSION = 'netspan.schema.version';
+export const HEADER_CONTENT_TYPE = 'content-type';
+
+export const CONTENT_TYPES = {
+  json: 'application/json',
+  otlp_proto: 'application/x-protobuf',
+  otlp_json: 'application/json',
+} as const;
+
+type Encoding = KafkaConfig['encoding'];
+
+function endpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/**
+ * Canonical 4-tuple: both endpoints as "addr:port" (IPv6 in brackets), the
+ * smaller first (by address, then port), joined by "-". The same connection
+ * seen from either side, and by every probe, gives the same key.
+ */
+export function fourTuple(saddr: string, sport: number, daddr: string, dport: number): string {
+  const a = { addr: saddr, port: sport };
+  const b = { addr: daddr, port: dport };
+  const aFirst = a.addr < b.addr || (a.addr === b.addr && a.port <= b.port);
+  const [lo, hi] = aFirst ? [a, b] : [b, a];
+  return `${endpoint(lo.addr, lo.port)}-${endpoint(hi.addr, hi.port)}`;
+}
+
+function podOrPid(e: NetEvent): string {
+  const uid = e.attributes?.['k8s.pod.uid'];
+  if (typeof uid === 'string' && uid !== '') return uid;
+  return `pid:${e.pid}`;
+}
+
+export function recordKey(e: NetEvent, mode: KafkaConfig['key']): string | null {
+  switch (mode) {
+    case 'none':
+      return null;
+    case 'pod_uid':
+      return podOrPid(e);
+    case '4tuple':
+      switch (e.type) {
+        case 'soconnect':
+        case 'udpconnect':
+        case 'tcpretrans':
+          return fourTuple(e.saddr, e.sport, e.daddr, e.dport);
+        case 'skbdrop':
+          if (e.saddr !== undefined && e.daddr !== undefined)
+            return fourTuple(e.saddr, e.sport ?? 0, e.daddr, e.dport ?? 0);
+          return podOrPid(e);
+        case 'gethostlatency':
+          return podOrPid(e);
+      }
+  }
+}
+
+export function encodeValue(
+  e: NetEvent,
+  encoding: Encoding,
+  body: KafkaConfig['otlp_body'],
+  now: () => bigint,
+): Buffer {
+  switch (encoding) {
+    case 'json':
+      return Buffer.from(toJsonLine(e), 'utf8');
+    case 'otlp_json':
+      return Buffer.from(JSON.stringify(toOtlpLogsRequest(e, body, now())), 'utf8');
+    case 'otlp_proto':
+      return encodeOtlpProto(toOtlpLogsRequest(e, body, now()));
+  }
+}
+
+export function wallClockNanos(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+export interface EncodeOptions {
+  topic: string;
+  key: KafkaConfig['key'];
+  encoding: Encoding;
+  otlp_body: KafkaConfig['otlp_body'];
+}
+
+export function toRecord(e: NetEvent, cfg: EncodeOptions, now: () => bigint = wallClockNanos): KafkaRecord {
+  return {
+    topic: topicFor(cfg.topic, e.type),
+    key: recordKey(e, cfg.key),
+    value: encodeValue(e, cfg.encoding, cfg.otlp_body, now),
+    headers: {
+      [HEADER_EVENT_TYPE]: e.type,
+      [HEADER_SCHEMA_VERSION]: String(SCHEMA_VERSION),
+      [HEADER_CONTENT_TYPE]: CONTENT_TYPES[cfg.encoding],
+    },
+    timestampMs: Number(e.timeUnixNano / 1_000_000n),
+  };
+}
+
+/** Bytes a record takes against max_message_bytes (key + value + headers + record overhead). */
+export function recordSize(r: KafkaRecord): number {
+  let n = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 32;
+  for (const [k, v] of Object.entries(r.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
+}

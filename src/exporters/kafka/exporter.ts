@@ -1,0 +1,342 @@
+/**
+ * Kafka exporter: one record per event (see encode.ts), produced through the
+ * ProducerClient interface (client.ts).
+ *
+ * Delivery: an export resolves `success` only when every record is
+ * acknowledged (per `acks`). A transient failure (broker down, leader moving,
+ * timeout, not connected yet) returns `retryable`, and the pipeline queue
+ * retries the whole batch with back-off — records of a batch that were
+ * partly delivered may then be written twice (at-least-once). Records that
+ * can never be delivered (larger than max_message_bytes, rejected as too
+ * large, unknown topic, auth) make the export return `failure`.
+ *
+ * Connection: start() begins connecting in the background and returns after
+ * at most connect_timeout_ms; until connected, export() returns retryable.
+ * When the client loses its brokers it is replaced by a fresh one that
+ * bootstraps again, with back-off (250 ms doubling to 5 s), until shutdown.
+ *
+ * Memory: one export in flight at a time (a second returns retryable), and
+ * nothing is buffered here beyond the batch being sent.
+ *
+ * Counters: netspan_kafka_records_total{exporter, topic, outcome}:
+ *   sent     acknowledged by Kafka
+ *   retried  in an attempt that failed transiently (export returned retryable;
+ *            the queue retries, or drops and counts them in
+ *            netspan_events_dropped_total{reason="export_failed"})
+ *   failed   rejected permanently by Kafka or the client (auth, topic, too large)
+ *   dropped  not sent because the record itself is unsendable (over max_message_bytes, encoding error)
+ * netspan_kafka_bytes_total{exporter, topic}: value bytes acknowledged.
+ */
+import { readFile } from 'node:fs/promises';
+import type { NetEvent } from '../../core/event.js';
+import type { ComponentContext, Exporter, ExportResult } from '../../pipeline/component.js';
+import type { Counter } from '../../telemetry/metrics.js';
+import { RateLimitedLog } from '../../telemetry/rate-limited-log.js';
+import {
+  KafkaSendError,
+  kafkaJsClientFactory,
+  redact,
+  type KafkaRecord,
+  type ProducerClient,
+  type ProducerClientFactory,
+  type ProducerClientOptions,
+} from './client.js';
+import type { KafkaConfig } from './config.js';
+import { recordSize, toRecord } from './encode.js';
+
+export type RecordOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5_000;
+
+export class KafkaExporter implements Exporter {
+  private readonly records: Counter;
+  private readonly bytes: Counter;
+  private readonly rl: RateLimitedLog;
+  private client: ProducerClient | undefined;
+  private connected = false;
+  private started = false;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<unknown> | undefined;
+  private lastError = 'not connected yet';
+  private options: ProducerClientOptions | undefined;
+  private secrets: string[] = [];
+
+  constructor(
+    private readonly cfg: KafkaConfig,
+    private readonly ctx: ComponentContext,
+    private readonly clientFactory: ProducerClientFactory = kafkaJsClientFactory,
+  ) {
+    this.records = ctx.telemetry.metrics.counter(
+      'netspan_kafka_records_total',
+      'Kafka records per exporter, topic and outcome (sent, retried, failed, dropped)',
+    );
+    this.bytes = ctx.telemetry.metrics.counter(
+      'netspan_kafka_bytes_total',
+      'Record value bytes acknowledged by Kafka, per exporter and topic',
+    );
+    this.rl = new RateLimitedLog(ctx.logger, 10_000);
+  }
+
+  get healthy(): boolean {
+    return this.connected && !this.stopped;
+  }
+
+  async start(): Promise<void> {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.options = await this.clientOptions();
+    // Settings the client rejects are configuration errors: fail start() instead of retrying forever.
+    let firstClient: ProducerClient;
+    try {
+      firstClient = this.clientFactory(this.options);
+    } catch (e) {
+      throw new Error(`${this.ctx.id}: invalid Kafka client settings: ${this.message(e)}`);
+    }
+    const first = this.ensureLoop(firstClient);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([first, new Promise<void>((r) => (timer = setTimeout(r, this.cfg.connect_timeout_ms)))]);
+    clearTimeout(timer);
+    if (!this.connected) {
+      this.ctx.logger.warn(
+        { exporter: this.ctx.id, brokers: this.cfg.brokers, error: this.lastError },
+        'Kafka brokers not reachable yet; exports are retried until they are',
+      );
+    }
+  }
+
+  /** Reads TLS and SASL material now, so a missing file fails start() with a clear message. */
+  private async clientOptions(): Promise<ProducerClientOptions> {
+    const c = this.cfg;
+    const read = async (path: string, what: string): Promise<string> => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (e) {
+        throw new Error(`${this.ctx.id}: cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    };
+    const opts: ProducerClientOptions = {
+      brokers: c.brokers,
+      clientId: c.client_id,
+      acks: c.acks,
+      compression: c.compression,
+      idempotent: c.idempotent,
+      connectTimeoutMs: c.connect_timeout_ms,
+      requestTimeoutMs: c.request_timeout_ms,
+      retries: c.client_retries,
+      log: (level, namespace, message, fields) =>
+        this.rl[level](
+          `kafka:${this.ctx.id}:${namespace}:${level}`,
+          { exporter: this.ctx.id, client: namespace, ...fields },
+          `Kafka client: ${message}`,
+        ),
+    };
+    if (c.tls.enabled) {
+      opts.tls = { rejectUnauthorized: !c.tls.insecure_skip_verify };
+      if (c.tls.ca_file) opts.tls.ca = await read(c.tls.ca_file, 'tls.ca_file');
+      if (c.tls.cert_file) opts.tls.cert = await read(c.tls.cert_file, 'tls.cert_file');
+      if (c.tls.key_file) opts.tls.key = await read(c.tls.key_file, 'tls.key_file');
+      if (c.tls.server_name) opts.tls.servername = c.tls.server_name;
+      if (opts.tls.key) this.secrets.push(opts.tls.key);
+    }
+    if (c.sasl) {
+      let password: string;
+      if (c.sasl.password_file !== undefined) {
+        password = (await read(c.sasl.password_file, 'sasl.password_file')).replace(/\r?\n$/, '');
+      } else {
+        const name = c.sasl.password_env!;
+        const v = this.ctx.env[name];
+        if (v === undefined || v === '')
+          throw new Error(`${this.ctx.id}: environment variable ${name} (sasl.password_env) is not set`);
+        password = v;
+      }
+      if (password === '') throw new Error(`${this.ctx.id}: the SASL password is empty`);
+      this.secrets.push(password);
+      opts.sasl = { mechanism: c.sasl.mechanism, username: c.sasl.username, password };
+    }
+    return opts;
+  }
+
+  /** Runs the connect loop unless it is running; resolves when connected or stopped. */
+  private ensureLoop(firstClient?: ProducerClient): Promise<void> {
+    this.loop ??= this.connectLoop(firstClient).finally(() => (this.loop = undefined));
+    return this.loop;
+  }
+
+  private async connectLoop(firstClient: ProducerClient | undefined): Promise<void> {
+    let delay = BACKOFF_MIN_MS;
+    let next = firstClient;
+    while (!this.stopped && !this.connected && this.options) {
+      let client: ProducerClient | undefined = next;
+      next = undefined;
+      try {
+        client ??= this.clientFactory(this.options);
+        await client.connect();
+        if (this.stopped) {
+          await client.disconnect();
+          return;
+        }
+        this.client = client;
+        this.connected = true;
+        this.ctx.logger.info({ exporter: this.ctx.id, brokers: this.cfg.brokers }, 'Connected to Kafka');
+        return;
+      } catch (e) {
+        this.lastError = this.message(e);
+        await client?.disconnect();
+        this.rl.warn(
+          `kafka:${this.ctx.id}:connect`,
+          { exporter: this.ctx.id, error: this.lastError, retry_in_ms: delay },
+          'Cannot connect to Kafka',
+        );
+      }
+      await this.sleep(delay);
+      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+    }).then(() => {
+      this.wake = undefined;
+      this.sleepTimer = undefined;
+    });
+  }
+
+  private message(e: unknown): string {
+    return redact(e instanceof Error ? e.message : String(e), this.secrets);
+  }
+
+  private count(records: readonly KafkaRecord[], outcome: RecordOutcome): void {
+    for (const r of records) this.records.inc({ exporter: this.ctx.id, topic: r.topic, outcome });
+  }
+
+  async export(batch: readonly NetEvent[]): Promise<ExportResult> {
+    if (this.stopped) return { code: 'failure', error: 'Kafka exporter is shut down' };
+    if (!this.started) return { code: 'retryable', error: 'Kafka exporter not started' };
+    if (this.inFlight) return { code: 'retryable', error: 'previous Kafka send still in progress' };
+    const p = this.exportNow(batch);
+    this.inFlight = p;
+    try {
+      return await p;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private async exportNow(batch: readonly NetEvent[]): Promise<ExportResult> {
+    // Encode first: unsendable records are known before anything is sent.
+    const ok: KafkaRecord[] = [];
+    const sizes: number[] = [];
+    const problems: string[] = [];
+    let unsendable = 0;
+    for (const e of batch) {
+      let r: KafkaRecord;
+      try {
+        r = toRecord(e, this.cfg);
+      } catch (err) {
+        unsendable++;
+        this.records.inc({ exporter: this.ctx.id, topic: 'unknown', outcome: 'dropped' });
+        if (problems.length < 3) problems.push(`cannot encode a ${e.type} event: ${this.message(err)}`);
+        continue;
+      }
+      const size = recordSize(r);
+      if (size > this.cfg.max_message_bytes) {
+        unsendable++;
+        this.count([r], 'dropped');
+        if (problems.length < 3)
+          problems.push(
+            `a ${e.type} record of ${size} bytes for topic ${r.topic} exceeds max_message_bytes=${this.cfg.max_message_bytes}`,
+          );
+        continue;
+      }
+      ok.push(r);
+      sizes.push(size);
+    }
+
+    if (ok.length > 0) {
+      if (!this.connected || !this.client) {
+        void this.ensureLoop();
+        this.count(ok, 'retried');
+        return {
+          code: 'retryable',
+          error: `not connected to Kafka (${this.cfg.brokers.join(',')}): ${this.lastError}`,
+        };
+      }
+      const client = this.client;
+      // Split into produce requests of at most max_batch_bytes.
+      let start = 0;
+      while (start < ok.length) {
+        let end = start;
+        let bytes = 0;
+        while (end < ok.length && (end === start || bytes + sizes[end]! <= this.cfg.max_batch_bytes))
+          bytes += sizes[end++]!;
+        const chunk = ok.slice(start, end);
+        try {
+          await client.send(chunk);
+        } catch (e) {
+          const rest = ok.slice(start);
+          const err = e instanceof KafkaSendError ? e : new KafkaSendError('transient', this.message(e));
+          const msg = redact(err.message, this.secrets);
+          if (err.connectionLost) this.lostConnection(client, msg);
+          if (err.kind === 'transient') {
+            this.count(rest, 'retried');
+            return { code: 'retryable', error: msg };
+          }
+          this.count(rest, 'failed');
+          return {
+            code: 'failure',
+            error: `${problems.length ? problems.join('; ') + '; ' : ''}${msg}`,
+            ...(start > 0 ? { delivered: start } : {}),
+          };
+        }
+        for (const r of chunk) {
+          this.records.inc({ exporter: this.ctx.id, topic: r.topic, outcome: 'sent' });
+          this.bytes.inc({ exporter: this.ctx.id, topic: r.topic }, r.value.length);
+        }
+        start = end;
+      }
+    }
+    if (unsendable > 0) {
+      return {
+        code: 'failure',
+        error: `${unsendable} of ${batch.length} records not sent: ${problems.join('; ')}; the other ${ok.length} were delivered`,
+        delivered: ok.length,
+      };
+    }
+    return { code: 'success' };
+  }
+
+  private lostConnection(client: ProducerClient, error: string): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.connected = false;
+    this.lastError = error;
+    this.ctx.logger.warn({ exporter: this.ctx.id, error }, 'Lost the Kafka brokers; reconnecting');
+    void client.disconnect().then(() => this.ensureLoop());
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.wake?.();
+    const bound = (p: Promise<unknown> | undefined, ms: number): Promise<unknown> => {
+      if (!p) return Promise.resolve();
+      let t: NodeJS.Timeout | undefined;
+      return Promise.race([p.catch(() => undefined), new Promise((r) => (t = setTimeout(r, ms)))]).finally(() =>
+        clearTimeout(t),
+      );
+    };
+    await bound(this.inFlight, this.cfg.request_timeout_ms);
+    await bound(this.loop, this.cfg.connect_timeout_ms + 1_000);
+    const client = this.client;
+    this.client = undefined;
+    this.connected = false;
+    await bound(client?.disconnect(), 2_000);
+  }
+}
