@@ -9,6 +9,14 @@ import type { ProbeDefinition } from './probes/types.js';
 import { soconnectProbe } from './probes/soconnect/index.js';
 import { tcpretransProbe } from './probes/tcpretrans/index.js';
 import { udpconnectProbe } from './probes/udpconnect/index.js';
+import { gethostlatencyProbe } from './probes/gethostlatency/index.js';
+import { skbdropProbe } from './probes/skbdrop/index.js';
+import { filterProcessorFactory } from './processors/filter/factory.js';
+import { sampleProcessorFactory } from './processors/sample/factory.js';
+import { rateLimitProcessorFactory } from './processors/rate_limit/factory.js';
+import { redactProcessorFactory } from './processors/redact/factory.js';
+import { attributesProcessorFactory } from './processors/attributes/factory.js';
+import { otlpExporterFactory } from './exporters/otlp/factory.js';
 import { stdoutExporterFactory } from './exporters/stdout/factory.js';
 import { nullExporterFactory } from './exporters/null/factory.js';
 import { kafkaExporterFactory } from './exporters/kafka/factory.js';
@@ -19,11 +27,17 @@ export interface ProbeFactory {
   definition: ProbeDefinition;
 }
 
-const probeDefinitions: ProbeDefinition[] = [soconnectProbe, tcpretransProbe, udpconnectProbe];
+const probeDefinitions: ProbeDefinition[] = [soconnectProbe, tcpretransProbe, gethostlatencyProbe, skbdropProbe, udpconnectProbe];
 
-const processorFactories: ProcessorFactory[] = [];
+const processorFactories: ProcessorFactory[] = [
+  filterProcessorFactory,
+  sampleProcessorFactory,
+  rateLimitProcessorFactory,
+  redactProcessorFactory,
+  attributesProcessorFactory,
+];
 
-const exporterFactories: ExporterFactory[] = [stdoutExporterFactory, nullExporterFactory, kafkaExporterFactory];
+const exporterFactories: ExporterFactory[] = [stdoutExporterFactory, nullExporterFactory, kafkaExporterFactory, otlpExporterFactory];
 
 export interface Registry extends ComponentCatalog {
   probes: ReadonlyMap<string, ProbeFactory>;
