@@ -11,6 +11,10 @@ import { tcpretransProbe } from './probes/tcpretrans/index.js';
 import { udpconnectProbe } from './probes/udpconnect/index.js';
 import { gethostlatencyProbe } from './probes/gethostlatency/index.js';
 import { skbdropProbe } from './probes/skbdrop/index.js';
+import { processProcessorFactory } from './processors/process/factory.js';
+import { containerProcessorFactory } from './processors/container/factory.js';
+import { k8sProcessorFactory } from './processors/k8s/factory.js';
+import { peerProcessorFactory } from './processors/peer/factory.js';
 import { filterProcessorFactory } from './processors/filter/factory.js';
 import { sampleProcessorFactory } from './processors/sample/factory.js';
 import { rateLimitProcessorFactory } from './processors/rate_limit/factory.js';
@@ -30,6 +34,10 @@ export interface ProbeFactory {
 const probeDefinitions: ProbeDefinition[] = [soconnectProbe, tcpretransProbe, gethostlatencyProbe, skbdropProbe, udpconnectProbe];
 
 const processorFactories: ProcessorFactory[] = [
+  processProcessorFactory,
+  containerProcessorFactory,
+  k8sProcessorFactory,
+  peerProcessorFactory,
   filterProcessorFactory,
   sampleProcessorFactory,
   rateLimitProcessorFactory,

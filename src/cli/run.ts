@@ -44,10 +44,28 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       return 1;
     }
     const started = process.hrtime.bigint();
-    const stats = await service.replay(opts.replay, await hostContext(new MonotonicClock(offset)));
-    await service.stop();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    summary(logger, telemetry, { replay_lines: stats.lines, replay_skipped: stats.skipped, seconds: round(seconds) });
+    // SIGINT/SIGTERM stop reading the record; what was read is flushed and accounted for.
+    const abort = new AbortController();
+    const onReplaySignal = (sig: NodeJS.Signals): void => {
+      if (!abort.signal.aborted) logger.info({ reason: sig }, 'stopping: flushing exporters');
+      abort.abort();
+    };
+    process.on('SIGINT', onReplaySignal);
+    process.on('SIGTERM', onReplaySignal);
+    try {
+      const stats = await service.replay(opts.replay, await hostContext(new MonotonicClock(offset)), abort.signal);
+      await service.stop();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      summary(logger, telemetry, {
+        replay_lines: stats.lines,
+        replay_skipped: stats.skipped,
+        seconds: round(seconds),
+        ...(abort.signal.aborted ? { interrupted: true } : {}),
+      });
+    } finally {
+      process.off('SIGINT', onReplaySignal);
+      process.off('SIGTERM', onReplaySignal);
+    }
     return 0;
   }
 

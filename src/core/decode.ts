@@ -104,3 +104,19 @@ export function tcpStateName(n: number): string | undefined {
 export function familyName(af: number): 'ipv4' | 'ipv6' | undefined {
   return af === 2 ? 'ipv4' : af === 10 ? 'ipv6' : undefined;
 }
+
+/** `%r` of bpftrace's 16-byte comm buffer is at most 64 characters (every byte as \xHH). */
+export const MAX_COMM_TEXT = 64;
+
+/**
+ * Decodes a comm printed as `%r` of `buf(comm, 16)`: fast path for plain
+ * names followed by NUL padding. Returns undefined when the text is longer
+ * than such a buffer can print (the line is not what the probe wrote).
+ */
+export function decodeComm(text: string): string | undefined {
+  if (text.length > MAX_COMM_TEXT) return undefined;
+  const i = text.indexOf('\\x');
+  if (i < 0) return text;
+  if (text.startsWith('\\x00', i)) return text.slice(0, i);
+  return decodeBpfBuf(text);
+}

@@ -1,7 +1,7 @@
 /**
  * Turns bpftrace's stderr into a one-paragraph explanation with a fix.
  */
-export function diagnoseBpftraceFailure(probe: string, stderr: string, spawnError?: string): string {
+export function diagnoseBpftraceFailure(probe: string, stderr: string, spawnError?: string, bpftrace?: string): string {
   const s = `${spawnError ?? ''}\n${stderr}`;
   const tail = stderr
     .split('\n')
@@ -10,7 +10,8 @@ export function diagnoseBpftraceFailure(probe: string, stderr: string, spawnErro
     .join(' | ');
   let why: string;
   if (/ENOENT/.test(spawnError ?? '')) {
-    why = 'bpftrace is not installed or not on PATH. Fix: run `bash scripts/setup.sh` (installs Debian\'s bpftrace), or set NETSPAN_BPFTRACE to its path.';
+    const tried = bpftrace ? ` (tried ${JSON.stringify(bpftrace)})` : '';
+    why = `bpftrace is not installed or not on PATH${tried}. Fix: run \`bash scripts/setup.sh\` (installs Debian's bpftrace), or set NETSPAN_BPFTRACE to its path.`;
   } else if (/EACCES|Operation not permitted|permission|must be run as root/i.test(s)) {
     why = 'bpftrace lacks privileges to load BPF programs. Fix: run netspan as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE (in Kubernetes: the chart\'s securityContext).';
   } else if (/tracefs|debugfs|No such file or directory.*tracing|Could not read symbols|tracepoint not found|Could not find tracepoint|No probes to attach/i.test(s)) {

@@ -112,7 +112,7 @@ export class ProbeSupervisor {
     this.handlers.onExit({
       description,
       attached,
-      diagnosis: attached ? undefined : diagnoseBpftraceFailure(this.id, stderr, spawnError),
+      diagnosis: attached ? undefined : diagnoseBpftraceFailure(this.id, stderr, spawnError, this.opts.bpftrace),
       restartInMs: delay,
     });
     this.restartTimer = setTimeout(() => {

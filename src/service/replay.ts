@@ -37,7 +37,13 @@ export interface BackPressure {
   waitForSpace(): Promise<void>;
 }
 
-export async function replayFile(file: string, inputs: ReadonlyMap<string, ProbeInput>, bp: BackPressure): Promise<ReplayStats> {
+/** `signal`: stop reading when aborted (SIGTERM); lines not yet handed to a probe input are not read. */
+export async function replayFile(
+  file: string,
+  inputs: ReadonlyMap<string, ProbeInput>,
+  bp: BackPressure,
+  signal?: AbortSignal,
+): Promise<ReplayStats> {
   const stats: ReplayStats = { lines: 0, skipped: 0 };
   let first = true;
   let batch: string[] = [];
@@ -68,6 +74,7 @@ export async function replayFile(file: string, inputs: ReadonlyMap<string, Probe
     const lines = batch;
     batch = [];
     for (const line of lines) {
+      if (signal?.aborted) return;
       while (budget <= 0) {
         budget = Math.floor(bp.freeSpace() / 2);
         if (budget <= 0) await bp.waitForSpace();
@@ -78,11 +85,14 @@ export async function replayFile(file: string, inputs: ReadonlyMap<string, Probe
   };
   const stream = createReadStream(file, { encoding: 'latin1', highWaterMark: 1 << 20 });
   for await (const chunk of stream) {
+    if (signal?.aborted) break;
     splitter.push(chunk as string);
     await drain();
   }
-  splitter.end();
-  await drain();
+  if (!signal?.aborted) {
+    splitter.end();
+    await drain();
+  }
   for (const input of inputs.values()) input.end();
   return stats;
 }

@@ -119,6 +119,8 @@ export class Service implements EventSink {
     let settle!: () => void;
     const outcome = new Promise<void>((r) => (settle = r));
     let starts = 0;
+    /** When the last bpftrace process exited unexpectedly (undefined while attached). */
+    let downSince: number | undefined;
     const probeCfg = this.config.probes.get(id)!.config as ProbeConfig;
     const sup = new ProbeSupervisor(
       id,
@@ -136,6 +138,8 @@ export class Service implements EventSink {
         onAttached: () => {
           telemetry.probeState(id, true);
           logger.info({ probe: id }, 'probe attached');
+          if (downSince !== undefined) telemetry.probeDown(id, (Date.now() - downSince) / 1000);
+          downSince = undefined;
           if (starts === 1) report.attached.push(id);
           settle();
         },
@@ -145,7 +149,10 @@ export class Service implements EventSink {
             telemetry.rl.error(`probe-failed:${id}`, { probe: id, retry_in_ms: info.restartInMs }, info.diagnosis);
             if (starts === 1) report.failed.push({ id, diagnosis: info.diagnosis });
           }
-          if (info.restartInMs !== undefined) telemetry.probeRestarted(id, info.description, info.restartInMs);
+          if (info.restartInMs !== undefined) {
+            telemetry.probeRestarted(id, info.description, info.restartInMs);
+            if (info.attached) downSince ??= Date.now();
+          }
           settle();
         },
       },
@@ -163,11 +170,11 @@ export class Service implements EventSink {
   }
 
   /** Runs a record file through the pipelines; resolves when all of it is queued. */
-  async replay(file: string, host: HostContext): Promise<ReplayStats> {
+  async replay(file: string, host: HostContext, signal?: AbortSignal): Promise<ReplayStats> {
     this.host = host;
     await this.current.start();
     for (const id of this.probeIds()) await this.createInput(id, host);
-    return replayFile(file, this.inputs, { freeSpace: () => this.current.freeSpace(), waitForSpace: () => this.current.waitForSpace() });
+    return replayFile(file, this.inputs, { freeSpace: () => this.current.freeSpace(), waitForSpace: () => this.current.waitForSpace() }, signal);
   }
 
   /**

@@ -32,6 +32,7 @@ export class Telemetry {
   readonly exportErrors;
   readonly probeRestarts;
   readonly probeUp;
+  readonly probeDownSeconds;
   readonly queueDepth;
   readonly recordErrors;
   /** Per exporter: when it last delivered, and since when it has been failing (undefined = not failing). */
@@ -64,6 +65,10 @@ export class Telemetry {
     this.exportErrors = metrics.counter('netspan_export_errors_total', 'Failed export attempts, per exporter and outcome');
     this.probeRestarts = metrics.counter('netspan_probe_restarts_total', 'bpftrace processes restarted after exiting');
     this.probeUp = metrics.gauge('netspan_probe_up', '1 while the probe is attached, 0 otherwise');
+    this.probeDownSeconds = metrics.counter(
+      'netspan_probe_down_seconds_total',
+      'Time between a bpftrace process exiting unexpectedly and its replacement attaching (events in that gap were not seen); added at re-attach',
+    );
     this.queueDepth = metrics.gauge('netspan_exporter_queue_size', 'Events waiting in an exporter queue');
     this.recordErrors = metrics.counter('netspan_record_errors_total', 'Failures writing the --record file');
   }
@@ -119,6 +124,12 @@ export class Telemetry {
   probeRestarted(probe: string, exitDescription: string, delayMs: number): void {
     this.probeRestarts.inc({ probe });
     this.logger.warn({ probe, exit: exitDescription, restart_in_ms: delayMs }, 'bpftrace exited; restarting');
+  }
+
+  /** A restarted probe re-attached after `seconds` without a running bpftrace. */
+  probeDown(probe: string, seconds: number): void {
+    this.probeDownSeconds.inc({ probe }, seconds);
+    this.logger.info({ probe, down_seconds: Math.round(seconds * 1000) / 1000 }, 'probe re-attached after a gap');
   }
 
   recordError(error: string): void {

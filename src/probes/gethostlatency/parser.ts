@@ -18,7 +18,7 @@
 import type { GetHostLatencyEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
-import { decodeBpfBuf, eaiName, parseInt32, parseU64, parseUint } from '../../core/decode.js';
+import { decodeComm, eaiName, parseInt32, parseU64, parseUint } from '../../core/decode.js';
 import { decodeEscapedBytes, ipv4FromLeU32, ipv6FromLeU32 } from './inet.js';
 
 /** Bytes of the name printed in H (bpftrace 0.17: str(name, 128) keeps up to 128 bytes). */
@@ -164,6 +164,8 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
           }
           const func = f[6]!;
           if (!FUNCS.has(func)) return err('bad_value', `L record function ${func.slice(0, 32)}`);
+          const comm = decodeComm(f[5]!);
+          if (comm === undefined) return err('bad_value', 'L record comm longer than a comm buffer');
           const key = `${f[1]!}/${f[3]!}`;
           const p = slot(key);
           p.end = {
@@ -171,7 +173,7 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
             timeUnixNano: clock.toUnixNano(start),
             pid,
             tid,
-            comm: decodeBpfBuf(f[5]!),
+            comm,
             cgroupId,
             func,
             latencyNs,

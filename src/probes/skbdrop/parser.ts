@@ -18,7 +18,7 @@
 import type { SkbDropEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
-import { decodeBpfBuf, parseU64, parseUint } from '../../core/decode.js';
+import { decodeComm, parseU64, parseUint } from '../../core/decode.js';
 import { decodeHexEscaped, formatIPv4, formatIPv6 } from '../gethostlatency/inet.js';
 import { dropReasonName } from './reasons.js';
 
@@ -82,6 +82,8 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
     if (nsecs === undefined || Number.isNaN(pid) || Number.isNaN(tid) || Number.isNaN(cgroupId) || Number.isNaN(reason) || !(ethertype <= 0xffff)) {
       return err('bad_number', 'D record numeric field');
     }
+    const comm = decodeComm(f[5]!);
+    if (comm === undefined) return err('bad_value', 'D record comm longer than a comm buffer');
     const locationSym = f[8]!;
     if (locationSym.length === 0 || locationSym.includes(' ')) return err('bad_value', 'D record location');
     const event: SkbDropEvent = {
@@ -89,7 +91,7 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
       timeUnixNano: clock.toUnixNano(nsecs),
       pid,
       tid,
-      comm: decodeBpfBuf(f[5]!),
+      comm,
       cgroupId,
       reason: dropReasonName(reasons, reason),
       protocol: ethertypeName(ethertype),

@@ -6,7 +6,8 @@ import type { SoConnectEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseResult } from '../../core/parser.js';
 import { repoRoot } from '../../paths.js';
-import { createSoConnectParser, decodeComm } from './parser.js';
+import { createSoConnectParser } from './parser.js';
+import { decodeComm } from '../../core/decode.js';
 import { decodeBpfBuf } from '../../core/decode.js';
 
 const OFFSET = 1_700_000_000_000_000_000n;

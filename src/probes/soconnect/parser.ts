@@ -10,10 +10,8 @@
 import type { AddressFamily, SoConnectEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
-import { decodeBpfBuf, errnoName, familyName, parseU64, parseUint } from '../../core/decode.js';
+import { decodeComm, errnoName, familyName, parseU64, parseUint } from '../../core/decode.js';
 
-/** `%r` of a 16-byte buf is at most 64 characters (every byte as \xHH). */
-const MAX_COMM_TEXT = 64;
 const MAX_ADDR_TEXT = 45; // longest textual IPv6 address (with embedded IPv4)
 const SNIPPET = 120;
 
@@ -82,20 +80,9 @@ export function parseCommon(f: string[], clock: Clock, line: string): CommonFiel
     cg = Number(big);
   }
   const commText = f[5]!;
-  if (commText.length > MAX_COMM_TEXT) return parseError('bad_value', 'comm', line);
-  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: cg, comm: decodeComm(commText) };
-}
-
-/**
- * decodeBpfBuf with a fast path for the usual comm: printable ASCII followed
- * by \x00 padding (bpftrace prints all 16 bytes). Same result as
- * decodeBpfBuf: the text up to the first NUL.
- */
-export function decodeComm(text: string): string {
-  const i = text.indexOf('\\x');
-  if (i < 0) return text;
-  if (text.startsWith('\\x00', i)) return text.slice(0, i);
-  return decodeBpfBuf(text);
+  const comm = decodeComm(commText);
+  if (comm === undefined) return parseError('bad_value', 'comm', line);
+  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: cg, comm };
 }
 
 export interface Endpoints {
