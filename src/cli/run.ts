@@ -33,7 +33,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const service = new Service({ config, registry: opts.registry, telemetry, logger, env: opts.env });
 
   // stdout is the event stream; a closed pipe (| head) must not crash the daemon.
-  process.stdout.on('error', (e) => telemetry.rl.error('stdout', { error: e.message }, 'stdout closed'));
+  process.stdout.on('error', (e: Error) => telemetry.rl.error('stdout', { error: e.message }, 'stdout closed'));
 
   if (opts.replay) {
     let offset: bigint;

@@ -27,7 +27,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** " (did you mean "x"?)" when a candidate is close enough, else "". */
 export function suggest(word: string, candidates: readonly string[]): string {
   if (candidates.length === 0) return '';
-  const best = closest(word, candidates as string[]);
+  const best = closest(word, candidates);
   const d = distance(word, best);
   return d <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
@@ -89,5 +89,5 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
-  return String(v);
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }

@@ -71,7 +71,7 @@ export class PipelineGraph {
     this.stopped = true;
     await Promise.all([...this.queues.values()].map((q) => q.shutdown()));
     await Promise.all([...this.exporters.values()].map((e) => e.shutdown()));
-    await Promise.all(this.processors().map((p) => p.shutdown?.()));
+    await Promise.all(this.processors().map((p) => (p.shutdown ? p.shutdown() : Promise.resolve())));
   }
 
   private processors(): Processor[] {

@@ -168,10 +168,10 @@ pipelines:
     assert.equal(hex(dnsSpan.span.traceId), hex(cs.span.traceId), 'DNS lookup and connect share a trace');
     const slowSpan = spans.find((s) => s.span.name === 'connect' && attrs(s.span.attributes)['process.pid'] === slow.pid);
     assert.equal(slowSpan?.span.status.code, 'STATUS_CODE_ERROR');
-    assert.equal(attrs(slowSpan!.span.attributes)['error.type'], 'ETIMEDOUT');
+    assert.equal(attrs(slowSpan.span.attributes)['error.type'], 'ETIMEDOUT');
     const retransInTrace =
-      slowSpan!.span.events.filter((e) => e.name === 'tcp.retransmit').length +
-      spans.filter((s) => s.span.name === 'tcp.retransmit' && hex(s.span.traceId) === hex(slowSpan!.span.traceId)).length;
+      slowSpan.span.events.filter((e) => e.name === 'tcp.retransmit').length +
+      spans.filter((s) => s.span.name === 'tcp.retransmit' && hex(s.span.traceId) === hex(slowSpan.span.traceId)).length;
     assert.ok(retransInTrace >= 1, 'SYN retransmits belong to the timed-out connect\'s trace');
 
     // Logs: one per event, all five types present for the pod.

@@ -58,5 +58,5 @@ export const fakeRegistry: Registry = {
     (['soconnect', 'tcpretrans'] as const).map((n) => [n, { type: n, configSchema: probeConfigSchema, definition: fakeProbe(n) }]),
   ),
   processors: registry.processors,
-  exporters: new Map([...registry.exporters, ['capture', captureFactory as ExporterFactory]]),
+  exporters: new Map([...registry.exporters, ['capture', captureFactory]]),
 };

@@ -35,8 +35,8 @@ export async function runProbeDuring(def: ProbeDefinition, action: () => Promise
     else if (r.kind === 'lost') result.lost += r.count;
     else if (r.kind === 'error') result.errors.push(`${r.errorType}: ${r.message}`);
   };
-  child.stdout!.setEncoding('latin1');
-  child.stdout!.on('data', (chunk: string) => {
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (chunk: string) => {
     pending += chunk;
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
@@ -44,7 +44,7 @@ export async function runProbeDuring(def: ProbeDefinition, action: () => Promise
       pending = pending.slice(nl + 1);
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
   const exited = child.then((r) => {
     attached();
     return r;
