@@ -3,164 +3,40 @@
  *
  * Line (tab-separated, 14 fields):
  *   connect nsecs pid tid cgroup comm af saddr sport daddr dport errno latency_ns nonblocking
- *
- * This file also holds the line-splitting helpers shared by the udpconnect and
- * tcpretrans parsers (same common prefix and address layout).
  */
-import type { AddressFamily, SoConnectEvent } from '../../core/event.js';
-import { MAX_LINE_LENGTH } from '../../core/parser.js';
-import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
-import { decodeComm, errnoName, familyName, parseU64, parseUint } from '../../core/decode.js';
+import type { SoConnectEvent } from '../../core/event.js';
+import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
+import { errnoName, parseUint } from '../../core/decode.js';
+import { isResult, parseConnLine, parseError } from '../conn-line.js';
 
-const MAX_ADDR_TEXT = 45; // longest textual IPv6 address (with embedded IPv4)
-const SNIPPET = 120;
+const TAGS = ['connect'];
 
-const NONE: ParseResult = { kind: 'none' };
 
-export function parseError(errorType: ParseErrorType, what: string, line: string): ParseResult {
-  const snippet = line.length > SNIPPET ? `${line.slice(0, SNIPPET)}...` : line;
-  return { kind: 'error', errorType, message: `${what}: ${JSON.stringify(snippet)}` };
-}
-
-/**
- * Lines that are not events: bpftrace's banner, blank lines (bpftrace prints
- * one per cleared map at exit), "Lost N events", over-long lines. Returns
- * undefined for a line that should be parsed as a record.
- */
-export function nonRecord(line: string): ParseResult | undefined {
-  if (line.length > MAX_LINE_LENGTH) return parseError('too_long', `line of ${line.length} characters`, line);
-  if (line.length === 0) return NONE;
-  const c = line.charCodeAt(0);
-  if (
-    c === 0x41 /* A */ &&
-    line.startsWith('Attaching ') &&
-    (line.endsWith(' probes...') || line.endsWith(' probe...'))
-  )
-    return NONE;
-  if (c === 0x4c /* L */ && line.startsWith('Lost ') && line.endsWith(' events')) {
-    const n = parseUint(line.slice(5, -7));
-    if (Number.isNaN(n)) return parseError('bad_number', 'lost-event count', line);
-    return { kind: 'lost', count: n };
-  }
-  if (line.trim().length === 0) return NONE;
-  return undefined;
-}
-
-/** The fields every record carries after its tag. */
-export interface CommonFields {
-  timeUnixNano: bigint;
-  pid: number;
-  tid: number;
-  cgroupId: number;
-  comm: string;
-}
-
-/** parseU64, faster for values below 10^15 (BigInt from a number, not from a string). */
-function parseBigU64(text: string): bigint | undefined {
-  if (text.length <= 15) {
-    const n = parseUint(text);
-    return Number.isNaN(n) ? undefined : BigInt(n);
-  }
-  return parseU64(text);
-}
-
-/** Parses f[1..5] (nsecs pid tid cgroup comm); returns an error result on failure. */
-export function parseCommon(f: string[], clock: Clock, line: string): CommonFields | ParseResult {
-  const ns = parseBigU64(f[1]!);
-  if (ns === undefined) return parseError('bad_number', 'nsecs', line);
-  const pid = parseUint(f[2]!);
-  const tid = parseUint(f[3]!);
-  if (Number.isNaN(pid) || Number.isNaN(tid) || pid > 0xffffffff || tid > 0xffffffff)
-    return parseError('bad_number', 'pid/tid', line);
-  const cgText = f[4]!;
-  let cg = cgText.length <= 15 ? parseUint(cgText) : NaN;
-  if (Number.isNaN(cg)) {
-    const big = parseU64(cgText);
-    if (big === undefined || big > BigInt(Number.MAX_SAFE_INTEGER)) return parseError('bad_number', 'cgroup id', line);
-    cg = Number(big);
-  }
-  const commText = f[5]!;
-  const comm = decodeComm(commText);
-  if (comm === undefined) return parseError('bad_value', 'comm', line);
-  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: cg, comm };
-}
-
-export interface Endpoints {
-  family: AddressFamily;
-  saddr: string;
-  sport: number;
-  daddr: string;
-  dport: number;
-}
-
-function addrOk(text: string, family: AddressFamily): boolean {
-  if (text.length === 0 || text.length > MAX_ADDR_TEXT) return false;
-  if (family === 'ipv4') return text.indexOf(':') < 0 && text.indexOf('.') > 0;
-  return text.indexOf(':') >= 0;
-}
-
-/** Parses f[i..i+4] (af saddr sport daddr dport). */
-export function parseEndpoints(f: string[], i: number, line: string): Endpoints | ParseResult {
-  const af = parseUint(f[i]!);
-  if (Number.isNaN(af)) return parseError('bad_number', 'address family', line);
-  const family = familyName(af);
-  if (family === undefined) return parseError('bad_value', 'address family', line);
-  const saddr = f[i + 1]!;
-  const daddr = f[i + 3]!;
-  if (!addrOk(saddr, family) || !addrOk(daddr, family)) return parseError('bad_value', 'address', line);
-  const sport = parseUint(f[i + 2]!);
-  const dport = parseUint(f[i + 4]!);
-  if (Number.isNaN(sport) || Number.isNaN(dport)) return parseError('bad_number', 'port', line);
-  if (sport > 65535 || dport > 65535) return parseError('bad_value', 'port', line);
-  return { family, saddr, sport, daddr, dport };
-}
-
-export function isResult(x: object): x is ParseResult {
-  return 'kind' in x;
-}
-
-export const SOCONNECT_TAG = 'connect';
 const FIELDS = 14;
 
 class SoConnectParser implements ProbeParser {
   constructor(private readonly clock: Clock) {}
 
   push(line: string): ParseResult {
-    const special = nonRecord(line);
-    if (special !== undefined) return special;
-    const f = line.split('\t');
-    if (f[0] !== SOCONNECT_TAG) return parseError('unknown_tag', 'unexpected line', line);
-    if (f.length !== FIELDS) return parseError('field_count', `expected ${FIELDS} fields, got ${f.length}`, line);
-    const common = parseCommon(f, this.clock, line);
-    if (isResult(common)) return common;
-    const ep = parseEndpoints(f, 6, line);
-    if (isResult(ep)) return ep;
+    const r = parseConnLine(line, TAGS, FIELDS, this.clock);
+    if (isResult(r)) return r;
+    const { f, base } = r;
     const errno = parseUint(f[11]!);
     const latencyNs = parseUint(f[12]!);
     if (Number.isNaN(errno) || Number.isNaN(latencyNs)) return parseError('bad_number', 'errno/latency', line);
     const nb = f[13];
     if (nb !== '0' && nb !== '1') return parseError('bad_value', 'nonblocking flag', line);
-    const event: SoConnectEvent = {
-      type: 'soconnect',
-      timeUnixNano: common.timeUnixNano,
-      pid: common.pid,
-      tid: common.tid,
-      comm: common.comm,
-      cgroupId: common.cgroupId,
-      family: ep.family,
-      saddr: ep.saddr,
-      sport: ep.sport,
-      daddr: ep.daddr,
-      dport: ep.dport,
+    const event: SoConnectEvent = Object.assign(base, {
+      type: 'soconnect' as const,
       result: errno === 0 ? 'ESTABLISHED' : errnoName(errno),
       latencyNs,
       nonBlocking: nb === '1',
-    };
+    });
     return { kind: 'event', event };
   }
 
   flush(): ParseResult {
-    return NONE;
+    return { kind: 'none' };
   }
 }
 

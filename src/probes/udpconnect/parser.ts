@@ -7,42 +7,27 @@
 import type { UdpConnectEvent } from '../../core/event.js';
 import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
 import { errnoName, parseUint } from '../../core/decode.js';
-import { isResult, nonRecord, parseCommon, parseEndpoints, parseError } from '../soconnect/parser.js';
+import { isResult, parseConnLine, parseError } from '../conn-line.js';
 
 export const UDPCONNECT_TAG = 'udpconnect';
+const TAGS = [UDPCONNECT_TAG];
 const FIELDS = 13;
 
 class UdpConnectParser implements ProbeParser {
   constructor(private readonly clock: Clock) {}
 
   push(line: string): ParseResult {
-    const special = nonRecord(line);
-    if (special !== undefined) return special;
-    const f = line.split('\t');
-    if (f[0] !== UDPCONNECT_TAG) return parseError('unknown_tag', 'unexpected line', line);
-    if (f.length !== FIELDS) return parseError('field_count', `expected ${FIELDS} fields, got ${f.length}`, line);
-    const common = parseCommon(f, this.clock, line);
-    if (isResult(common)) return common;
-    const ep = parseEndpoints(f, 6, line);
-    if (isResult(ep)) return ep;
+    const r = parseConnLine(line, TAGS, FIELDS, this.clock);
+    if (isResult(r)) return r;
+    const { f, base } = r;
     const errno = parseUint(f[11]!);
     const latencyNs = parseUint(f[12]!);
     if (Number.isNaN(errno) || Number.isNaN(latencyNs)) return parseError('bad_number', 'errno/latency', line);
-    const event: UdpConnectEvent = {
-      type: 'udpconnect',
-      timeUnixNano: common.timeUnixNano,
-      pid: common.pid,
-      tid: common.tid,
-      comm: common.comm,
-      cgroupId: common.cgroupId,
-      family: ep.family,
-      saddr: ep.saddr,
-      sport: ep.sport,
-      daddr: ep.daddr,
-      dport: ep.dport,
+    const event: UdpConnectEvent = Object.assign(base, {
+      type: 'udpconnect' as const,
       result: errno === 0 ? 'OK' : errnoName(errno),
       latencyNs,
-    };
+    });
     return { kind: 'event', event };
   }
 
