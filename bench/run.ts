@@ -1,102 +1,385 @@
 /**
- * Replay throughput, side by side in one run: a plain line reader (the
- * ceiling for Node), netspan to the null exporter, netspan to stdout (JSON,
- * into /dev/null). Each variant runs as its own process under
- * bench/cputime.py so CPU seconds are measured the same way for all.
+ * `npm run bench`: netspan's throughput, overhead, latency and memory, every
+ * figure measured side by side in this one run (the machine is shared and
+ * noisy: compare rows of one table, not tables of different runs).
  *
- *   npm run bench -- [--events N]
+ * 1. Replay throughput. A record file of N events (default 1M) cycled from the
+ *    real captures (bench/record.ts) is replayed through netspan's own `run`
+ *    command (bench/daemon.ts) to each exporter: null, null after k8s
+ *    enrichment (500 pods), stdout JSON (into /dev/null), Kafka JSON (librdkafka
+ *    mock cluster run by kcat), OTLP logs (the gRPC test collector in its own
+ *    process). Baselines: a plain Node line reader, and `kcat -P` sending the
+ *    raw lines to the same mock cluster (what `bpftrace | kcat` would cost).
+ *    Every variant runs as its own process under bench/cputime.py (CPU of
+ *    that process and its children). "startup" is a replay of 0 events: its
+ *    CPU is subtracted for the "net" column. events_received / events_sent
+ *    come from netspan's own summary and must equal N.
+ * 2. Live overhead and latency. netspan runs live (soconnect + udpconnect
+ *    probes, real bpftrace) to the `latency` exporter while bench/load.py makes
+ *    loopback connects at a fixed rate; CPU of the netspan process and of its
+ *    bpftrace children is read from /proc/<pid>/stat after attach and again
+ *    after the load (before stopping): the difference is what the events cost.
+ *    Latency = exporter time − kernel timestamp. RSS = VmHWM.
+ * 3. Memory with 5,000 pods: replay to null after k8s enrichment with 5,000 pods.
+ *
+ * --before DIR: a second checkout (built, with these bench files) whose
+ * netspan rows run right before ours, in the same session, marked "(before)".
+ *
+ *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--only a,b] [--before DIR]
  */
-import { execa } from 'execa';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/paths.js';
+import { startMockCluster, type MockCluster } from '../test/helpers/kafka-mock.js';
 import { writeRecord } from './record.js';
 
-interface Result {
-  name: string;
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    'live-seconds': { type: 'string', default: '10' },
+    'no-live': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    before: { type: 'string' },
+  },
+});
+const events = Math.min(Math.max(Number(values.events), 1000), 20_000_000);
+const liveSeconds = Math.min(Math.max(Number(values['live-seconds']), 2), 60);
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+const want = (k: string) => !only || only.has(k);
+const root = repoRoot();
+const dir = mkdtempSync(join(tmpdir(), 'netspan-bench-'));
+const node = process.execPath;
+const daemon = join(root, 'dist/bench/daemon.js');
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+interface Measured {
   wall: number;
   cpu: number;
   maxrssMb: number;
+  stderr: string;
 }
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' } } });
-const events = Math.min(Math.max(Number(values.events), 1000), 20_000_000);
-const root = repoRoot();
-const dir = mkdtempSync(join(tmpdir(), 'netspan-bench-'));
-
-async function measure(name: string, cmd: string[], stdoutFile = '/dev/null'): Promise<Result> {
-  const r = await execa('python3', [join(root, 'bench/cputime.py'), ...cmd], {
-    stdout: { file: stdoutFile },
+async function measure(name: string, cmd: string[], input?: string): Promise<Measured> {
+  log(`running: ${name}`);
+  const r = await execa('python3', [join(root, 'bench/cputime.py'), '--stdout-devnull', ...cmd], {
     reject: false,
-    timeout: 600_000,
+    timeout: 900_000,
+    ...(input ? { inputFile: input } : {}),
+    stdout: 'ignore',
   });
-  const last = String(r.stderr).trim().split('\n').pop() ?? '{}';
-  const m = JSON.parse(last) as { rc: number; wall: number; cpu: number; maxrss_kb: number };
-  if (m.rc !== 0) throw new Error(`${name} failed (${m.rc}): ${String(r.stderr).slice(-2000)}`);
-  return { name, wall: m.wall, cpu: m.cpu, maxrssMb: m.maxrss_kb / 1024 };
+  const stderr = String(r.stderr);
+  const last = stderr.trim().split('\n').pop() ?? '{}';
+  let m: { rc: number; wall: number; cpu: number; maxrss_kb: number };
+  try {
+    m = JSON.parse(last) as typeof m;
+  } catch {
+    throw new Error(`${name}: no measurement (${r.exitCode ?? r.signal}): ${stderr.slice(-2000)}`);
+  }
+  if (m.rc !== 0) throw new Error(`${name} failed (${m.rc}): ${stderr.slice(-2000)}`);
+  return { wall: m.wall, cpu: m.cpu, maxrssMb: m.maxrss_kb / 1024, stderr };
 }
 
-function pipelineFile(name: string, exporter: string): string {
+interface Summary {
+  events_received: number;
+  events_sent: number;
+  events_dropped: Record<string, number>;
+  parse_errors: number;
+  seconds: number;
+}
+
+function summaryOf(stderr: string): Summary {
+  for (const line of stderr.split('\n').reverse()) {
+    if (line.includes('"netspan stopped"')) return JSON.parse(line) as Summary;
+  }
+  throw new Error(`no summary in netspan's output: ${stderr.slice(-1500)}`);
+}
+
+function configFile(name: string, body: string): string {
   const f = join(dir, `${name}.yaml`);
-  writeFileSync(
-    f,
-    `probes: { soconnect: {}, tcpretrans: {}, gethostlatency: {}, skbdrop: {}, udpconnect: {} }
-exporters: { ${exporter} }
-telemetry: { log_level: warn }
-pipelines:
-  bench: { probes: [soconnect, tcpretrans, gethostlatency, skbdrop, udpconnect], exporters: [${exporter.split(':')[0]}] }
-`,
-  );
+  writeFileSync(f, body);
   return f;
 }
 
-const rec = join(dir, 'bench.rec');
-process.stderr.write(`writing ${events} events to ${rec}...\n`);
-const mix = await writeRecord(rec, events);
-process.stderr.write(`mix: ${JSON.stringify(mix)}\n`);
-
-const node = process.execPath;
-const netspan = join(root, 'bin/netspan');
-const results: Result[] = [];
-results.push(await measure('line reader (baseline)', [node, join(root, 'dist/bench/linereader.js'), rec]));
-results.push(
-  await measure('netspan → null', [
-    node,
-    netspan,
-    'run',
-    '--config',
-    pipelineFile('null', 'null: {}'),
-    '--replay',
-    rec,
-  ]),
-);
-results.push(
-  await measure('netspan → stdout json', [
-    node,
-    netspan,
-    'run',
-    '--config',
-    pipelineFile('stdout', 'stdout: { format: json }'),
-    '--replay',
-    rec,
-  ]),
-);
-
-const base = results[0]!;
-const pad = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(
-  `\nreplay of ${events} events (${Object.entries(mix)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ')})\n`,
-);
-process.stdout.write(
-  `${pad('variant', 26)} ${pad('wall s', 8)} ${pad('cpu s', 8)} ${pad('events/s', 12)} ${pad('events/cpu-s', 13)} ${pad('max RSS MB', 11)} cpu vs baseline\n`,
-);
-for (const r of results) {
-  process.stdout.write(
-    `${pad(r.name, 26)} ${pad(r.wall.toFixed(2), 8)} ${pad(r.cpu.toFixed(2), 8)} ${pad(Math.round(events / r.wall).toLocaleString('en'), 12)} ${pad(Math.round(events / r.cpu).toLocaleString('en'), 13)} ${pad(r.maxrssMb.toFixed(0), 11)} ${(r.cpu / base.cpu).toFixed(2)}x\n`,
+const PROBES = 'soconnect, tcpretrans, gethostlatency, skbdrop, udpconnect';
+function replayConfig(name: string, exporters: string, processors = ''): string {
+  const ids = exporters.match(/"[^"]+"(?=:)/g)!.join(', ');
+  return configFile(
+    name,
+    `probes: { soconnect: {}, tcpretrans: {}, gethostlatency: {}, skbdrop: {}, udpconnect: {} }
+${processors ? `processors: { ${processors} }\n` : ''}exporters: { ${exporters} }
+telemetry: { log_level: info }
+pipelines:
+  bench: { probes: [${PROBES}], ${processors ? `processors: [${processors.split(':')[0]}], ` : ''}exporters: [${ids}] }
+`,
   );
 }
+
+interface Row {
+  name: string;
+  events: number;
+  m: Measured;
+  /** Processing seconds from netspan's summary (replay + flush, without process start). */
+  seconds?: number;
+  note?: string;
+}
+
+// ---------------------------------------------------------------- replay
+const rec = join(dir, 'bench.rec');
+const empty = join(dir, 'empty.rec');
+writeFileSync(empty, '#netspan-record v1 clock_offset_ns=0\n');
+log(`writing ${events} events to ${rec}...`);
+const info = await writeRecord(rec, events);
+log(
+  `mix: ${JSON.stringify(info.events)}; ${info.lines} lines; distinct sample records: ${JSON.stringify(info.samples)}`,
+);
+
+const rows: Row[] = [];
+const problems: string[] = [];
+const beforeDaemon = values.before ? join(values.before, 'dist/bench/daemon.js') : undefined;
+const netspanRun = async (name: string, cfg: string, file = rec, n = events, note?: string): Promise<Row> => {
+  if (beforeDaemon && n > 0) await netspanRunWith(beforeDaemon, `(before) ${name}`, cfg, file, n, note);
+  return netspanRunWith(daemon, name, cfg, file, n, note);
+};
+const netspanRunWith = async (
+  bin: string,
+  name: string,
+  cfg: string,
+  file: string,
+  n: number,
+  note?: string,
+): Promise<Row> => {
+  const m = await measure(name, [node, bin, 'run', '--config', cfg, '--replay', file]);
+  const s = summaryOf(m.stderr);
+  const dropped = Object.values(s.events_dropped).reduce((a, b) => a + b, 0);
+  if (s.events_received !== n) problems.push(`${name}: events_received ${s.events_received} != ${n}`);
+  if (s.events_sent !== n) problems.push(`${name}: events_sent ${s.events_sent} != ${n}`);
+  if (dropped) problems.push(`${name}: ${dropped} dropped ${JSON.stringify(s.events_dropped)}`);
+  if (s.parse_errors) problems.push(`${name}: ${s.parse_errors} parse errors`);
+  const row: Row = { name, events: n, m, seconds: s.seconds, ...(note ? { note } : {}) };
+  rows.push(row);
+  return row;
+};
+
+if (want('reader')) {
+  const m = await measure('line reader', [node, join(root, 'dist/bench/linereader.js'), rec]);
+  rows.push({ name: 'baseline: node line reader', events, m, note: `${info.lines} lines` });
+}
+const startup = await netspanRun('netspan startup (0 events)', replayConfig('startup', '"null": {}'), empty, 0);
+if (want('null')) await netspanRun('netspan → null', replayConfig('null', '"null": {}'));
+if (want('k8s'))
+  await netspanRun('netspan → k8s(500 pods) → null', replayConfig('k8s', '"null": {}', 'bench_k8s: { pods: 500 }'));
+if (want('stdout')) await netspanRun('netspan → stdout json', replayConfig('stdout', '"stdout": { format: json }'));
+
+let cluster: MockCluster | undefined;
+if (want('kafka') || want('kcat')) {
+  cluster = await startMockCluster(1);
+  try {
+    if (want('kafka'))
+      await netspanRun(
+        'netspan → kafka json',
+        replayConfig('kafka', `"kafka": { brokers: "${cluster.bootstrap}", encoding: json, topic: "bench.{type}" }`),
+      );
+    if (want('kcat')) {
+      const m = await measure('kcat -P', ['kcat', '-P', '-b', cluster.bootstrap, '-t', 'bench.raw', '-l', rec]);
+      rows.push({
+        name: 'baseline: kcat -P raw lines',
+        events,
+        m,
+        note: `${info.lines} lines as ${info.lines} records`,
+      });
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+
+if (want('otlp')) {
+  const sink: ResultPromise = execa(node, [join(root, 'dist/bench/otlp-sink.js')], {
+    reject: false,
+    stdin: 'ignore',
+    buffer: true,
+    timeout: 900_000,
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('otlp sink did not start')), 20_000);
+    sink.stdout!.on('data', (c: Buffer) => {
+      const m = /port (\d+)/.exec(c.toString());
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  try {
+    await netspanRun(
+      'netspan → otlp logs',
+      replayConfig(
+        'otlp',
+        `"otlp": { endpoint: "http://127.0.0.1:${port}", signals: { traces: false, metrics: false, logs: true } }`,
+      ),
+    );
+  } finally {
+    sink.kill('SIGTERM');
+    const r = await sink;
+    const got = /logs (\d+)/.exec(String(r.stdout))?.[1];
+    const expected = events * (beforeDaemon ? 2 : 1);
+    if (Number(got) !== expected) problems.push(`otlp sink received ${got} log records, expected ${expected}`);
+  }
+}
+
+let mem5000: Row | undefined;
+if (want('k8s5000')) {
+  mem5000 = await netspanRun(
+    'netspan → k8s(5000 pods) → null',
+    replayConfig('k8s5000', '"null": {}', 'bench_k8s: { pods: 5000 }'),
+  );
+}
+
+// ---------------------------------------------------------------- live
+interface LiveResult {
+  rate: number;
+  ops: number;
+  delivered: number;
+  netspanCpu: number;
+  bpftraceCpu: number;
+  bpftraceStartCpu: number;
+  p50: number;
+  p99: number;
+  max: number;
+  hwmMb: number;
+}
+
+const TICK = 100; // USER_HZ
+function cpuOf(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK; // utime, stime (fields 14, 15)
+  } catch {
+    return 0;
+  }
+}
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'latin1');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+function hwmMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function live(rate: number, seconds: number): Promise<LiveResult> {
+  log(`live: ${rate}/s for ${seconds} s`);
+  const out = join(dir, `latency-${rate}.json`);
+  const cfg = configFile(
+    `live-${rate}`,
+    `probes: { soconnect: {}, udpconnect: {} }
+exporters: { latency: { out: "${out}" } }
+telemetry: { log_level: info }
+pipelines: { live: { probes: [soconnect, udpconnect], exporters: [latency] } }
+`,
+  );
+  const child = execa(node, [daemon, 'run', '--config', cfg], {
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    buffer: false,
+    timeout: (seconds + 120) * 1000,
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`netspan did not attach within 90 s: ${stderr.slice(-2000)}`)), 90_000);
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < 1 << 20) stderr += c.toString();
+      if (stderr.includes('"netspan running"')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    void child.then(() => reject(new Error(`netspan exited early: ${stderr.slice(-2000)}`)));
+  });
+  const pid = child.pid!;
+  await new Promise((r) => setTimeout(r, 1000));
+  const kids = childrenOf(pid);
+  const n0 = cpuOf(pid);
+  const b0 = kids.reduce((a, k) => a + cpuOf(k), 0);
+  const load = await execa('python3', [join(root, 'bench/load.py'), String(rate), String(seconds)], {
+    timeout: (seconds + 10) * 1000,
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // bpftrace's poll + batch delay
+  const n1 = cpuOf(pid);
+  const b1 = kids.reduce((a, k) => a + cpuOf(k), 0);
+  const hwm = hwmMb(pid);
+  child.kill('SIGTERM');
+  await child;
+  const lat = JSON.parse(readFileSync(out, 'utf8')) as {
+    events: number;
+    p50_ms: number;
+    p99_ms: number;
+    max_ms: number;
+  };
+  return {
+    rate,
+    ops: Number(String(load.stdout).trim()),
+    delivered: lat.events,
+    netspanCpu: n1 - n0,
+    bpftraceCpu: b1 - b0,
+    bpftraceStartCpu: b0,
+    p50: lat.p50_ms,
+    p99: lat.p99_ms,
+    max: lat.max_ms,
+    hwmMb: hwm,
+  };
+}
+
+const lives: LiveResult[] = [];
+if (!values['no-live'] && want('live')) {
+  for (const rate of [1000, 10_000]) lives.push(await live(rate, liveSeconds));
+}
+
+// ---------------------------------------------------------------- table
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+const pad = (s: string, n: number) => s.padEnd(n);
+const padl = (s: string, n: number) => s.padStart(n);
+const base = rows.find((r) => r.name.startsWith('baseline: node'));
+const kcat = rows.find((r) => r.name.startsWith('baseline: kcat'));
+let o = `\nnetspan bench ${new Date().toISOString()} — ${events.toLocaleString('en')} events (${Object.entries(
+  info.events,
+)
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ')}; ${info.lines.toLocaleString('en')} lines)\n\n`;
+o += `${pad('replay variant', 34)} ${padl('wall s', 7)} ${padl('cpu s', 7)} ${padl('events/s', 10)} ${padl('ev/cpu-s', 10)} ${padl('net ev/cpu-s', 12)} ${padl('RSS MB', 7)} ${padl('cpu÷reader', 10)} ${padl('cpu÷kcat', 9)}\n`;
+for (const r of rows) {
+  const net = r.events && r !== startup ? r.events / Math.max(r.m.cpu - startup.m.cpu, 1e-3) : NaN;
+  const wall = r.seconds ?? r.m.wall;
+  o += `${pad(r.name, 34)} ${padl(r.m.wall.toFixed(2), 7)} ${padl(r.m.cpu.toFixed(2), 7)} ${padl(r.events ? fmt(r.events / wall) : '-', 10)} ${padl(r.events ? fmt(r.events / r.m.cpu) : '-', 10)} ${padl(Number.isNaN(net) || !r.name.startsWith('netspan') ? '-' : fmt(net), 12)} ${padl(r.m.maxrssMb.toFixed(0), 7)} ${padl(base && r.events ? (r.m.cpu / base.m.cpu).toFixed(2) + 'x' : '-', 10)} ${padl(kcat && r.events ? (r.m.cpu / kcat.m.cpu).toFixed(2) + 'x' : '-', 9)}${r.note ? `  (${r.note})` : ''}\n`;
+}
+o += `events/s: events ÷ netspan's own processing seconds (summary; wall of the process for baselines). net: CPU minus the startup row.\n`;
+if (lives.length) {
+  o += `\n${pad('live (loopback connects)', 26)} ${padl('ops', 7)} ${padl('events', 7)} ${padl('netspan cpu s', 13)} ${padl('bpftrace cpu s', 14)} ${padl('netspan÷bpftrace', 16)} ${padl('p50 ms', 7)} ${padl('p99 ms', 7)} ${padl('max ms', 7)} ${padl('RSS MB', 7)}\n`;
+  for (const l of lives) {
+    o += `${pad(`${fmt(l.rate)}/s × ${liveSeconds} s`, 26)} ${padl(fmt(l.ops), 7)} ${padl(fmt(l.delivered), 7)} ${padl(l.netspanCpu.toFixed(2), 13)} ${padl(l.bpftraceCpu.toFixed(2), 14)} ${padl((l.netspanCpu / Math.max(l.bpftraceCpu, 0.01)).toFixed(2) + 'x', 16)} ${padl(l.p50.toFixed(1), 7)} ${padl(l.p99.toFixed(1), 7)} ${padl(l.max.toFixed(1), 7)} ${padl(l.hwmMb.toFixed(0), 7)}\n`;
+  }
+  o += `cpu: /proc/<pid>/stat utime+stime after attach → after the load (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter (includes other connects on the machine); latency: exporter time − kernel timestamp; RSS: VmHWM.\n`;
+}
+if (mem5000) o += `\nmemory: peak RSS with 5,000 pods cached: ${mem5000.m.maxrssMb.toFixed(0)} MB (replay to null)\n`;
+o += problems.length
+  ? `\nPROBLEMS:\n  ${problems.join('\n  ')}\n`
+  : `\nchecks: every netspan row received and sent exactly its events, 0 dropped, 0 parse errors\n`;
+process.stdout.write(o);
 rmSync(dir, { recursive: true, force: true });
+process.exitCode = problems.length ? 1 : 0;

@@ -31,7 +31,13 @@ export interface ProbeFactory {
   definition: ProbeDefinition;
 }
 
-const probeDefinitions: ProbeDefinition[] = [soconnectProbe, tcpretransProbe, gethostlatencyProbe, skbdropProbe, udpconnectProbe];
+const probeDefinitions: ProbeDefinition[] = [
+  soconnectProbe,
+  tcpretransProbe,
+  gethostlatencyProbe,
+  skbdropProbe,
+  udpconnectProbe,
+];
 
 const processorFactories: ProcessorFactory[] = [
   processProcessorFactory,
@@ -45,7 +51,12 @@ const processorFactories: ProcessorFactory[] = [
   attributesProcessorFactory,
 ];
 
-const exporterFactories: ExporterFactory[] = [stdoutExporterFactory, nullExporterFactory, kafkaExporterFactory, otlpExporterFactory];
+const exporterFactories: ExporterFactory[] = [
+  stdoutExporterFactory,
+  nullExporterFactory,
+  kafkaExporterFactory,
+  otlpExporterFactory,
+];
 
 export interface Registry extends ComponentCatalog {
   probes: ReadonlyMap<string, ProbeFactory>;
@@ -54,7 +65,9 @@ export interface Registry extends ComponentCatalog {
 }
 
 export const registry: Registry = {
-  probes: new Map(probeDefinitions.map((d) => [d.name, { type: d.name, configSchema: probeConfigSchema, definition: d }])),
+  probes: new Map(
+    probeDefinitions.map((d) => [d.name, { type: d.name, configSchema: probeConfigSchema, definition: d }]),
+  ),
   processors: new Map(processorFactories.map((f) => [f.type, f])),
   exporters: new Map(exporterFactories.map((f) => [f.type, f])),
 };

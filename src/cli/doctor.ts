@@ -1,4 +1,12 @@
-import { checkBpftrace, checkBtf, checkHook, checkPrivileges, checkTracefs, hookName, type Check } from '../doctor/checks.js';
+import {
+  checkBpftrace,
+  checkBtf,
+  checkHook,
+  checkPrivileges,
+  checkTracefs,
+  hookName,
+  type Check,
+} from '../doctor/checks.js';
 import type { Env } from '../config/env.js';
 import { hostContext, findTracefs } from '../host/context.js';
 import type { Registry } from '../registry.js';
@@ -37,7 +45,9 @@ export async function doctorCommand(registry: Registry, env: Env): Promise<numbe
     process.stdout.write(`Probe ${name}: ${ok ? 'can run' : 'CANNOT RUN'}\n`);
     for (const c of checks) process.stdout.write(`  ${line(c)}\n`);
   }
-  process.stdout.write(failed ? 'netspan doctor: problems found (see fix: lines)\n' : 'netspan doctor: all probes can run here\n');
+  process.stdout.write(
+    failed ? 'netspan doctor: problems found (see fix: lines)\n' : 'netspan doctor: all probes can run here\n',
+  );
   return failed ? 1 : 0;
 }
 
@@ -48,7 +58,8 @@ export async function probesCommand(registry: Registry, env: Env): Promise<numbe
     const cs = checks.get(name) ?? [];
     const ok = cs.every((c) => c.ok);
     process.stdout.write(`${name.padEnd(16)} ${ok ? 'can run' : 'CANNOT RUN'}  ${f.definition.description}\n`);
-    for (const c of cs) process.stdout.write(`  ${c.ok ? '' : 'missing '}${c.name === 'prepare' ? c.detail : c.name}\n`);
+    for (const c of cs)
+      process.stdout.write(`  ${c.ok ? '' : 'missing '}${c.name === 'prepare' ? c.detail : c.name}\n`);
   }
   void hookName;
   return 0;

@@ -20,7 +20,14 @@ export interface Reloader {
   close(): void;
 }
 
-export function watchConfig(file: string, service: Service, registry: Registry, env: Env, logger: Logger, initialText: string): Reloader {
+export function watchConfig(
+  file: string,
+  service: Service,
+  registry: Registry,
+  env: Env,
+  logger: Logger,
+  initialText: string,
+): Reloader {
   let lastText = initialText;
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<boolean> = Promise.resolve(false);
@@ -30,13 +37,19 @@ export function watchConfig(file: string, service: Service, registry: Registry, 
     try {
       text = await readFile(file, 'utf8');
     } catch (e: unknown) {
-      logger.error({ file, reason, error: e instanceof Error ? e.message : String(e) }, 'cannot read the config file; keeping the running configuration');
+      logger.error(
+        { file, reason, error: e instanceof Error ? e.message : String(e) },
+        'cannot read the config file; keeping the running configuration',
+      );
       return false;
     }
     if (text === lastText && reason !== 'SIGHUP') return false;
     const r = loadConfigText(text, file, registry, env);
     if (!r.ok) {
-      logger.error({ file, reason, errors: r.errors.map(formatError) }, 'new configuration is invalid; keeping the running configuration');
+      logger.error(
+        { file, reason, errors: r.errors.map(formatError) },
+        'new configuration is invalid; keeping the running configuration',
+      );
       lastText = text;
       return false;
     }
@@ -46,10 +59,15 @@ export function watchConfig(file: string, service: Service, registry: Registry, 
   };
 
   const reload = (reason: string): Promise<boolean> => {
-    chain = chain.then(() => apply(reason)).catch((e: unknown) => {
-      logger.error({ error: e instanceof Error ? e.message : String(e) }, 'reload failed; keeping the running configuration');
-      return false;
-    });
+    chain = chain
+      .then(() => apply(reason))
+      .catch((e: unknown) => {
+        logger.error(
+          { error: e instanceof Error ? e.message : String(e) },
+          'reload failed; keeping the running configuration',
+        );
+        return false;
+      });
     return chain;
   };
 

@@ -90,14 +90,29 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const hc = config.telemetry.health;
   if (hc.enabled) {
     try {
-      health = await startHealthServer({ host: hc.host, port: hc.port, telemetry, failingThresholdMs: hc.failing_threshold_ms });
+      health = await startHealthServer({
+        host: hc.host,
+        port: hc.port,
+        telemetry,
+        failingThresholdMs: hc.failing_threshold_ms,
+      });
       logger.info({ port: health.port }, 'health endpoint listening (/healthz, /readyz, /metrics)');
     } catch (e: unknown) {
-      logger.error({ error: e instanceof Error ? e.message : String(e) }, 'cannot start the health endpoint; continuing without it');
+      logger.error(
+        { error: e instanceof Error ? e.message : String(e) },
+        'cannot start the health endpoint; continuing without it',
+      );
     }
   }
   const report = await service.startLive(host, { record: opts.record, supervisor: { bpftrace } });
-  const reloader = watchConfig(opts.configFile, service, opts.registry, opts.env, logger, await readFile(opts.configFile, 'utf8'));
+  const reloader = watchConfig(
+    opts.configFile,
+    service,
+    opts.registry,
+    opts.env,
+    logger,
+    await readFile(opts.configFile, 'utf8'),
+  );
   if (report.attached.length === 0 && report.failed.length > 0) {
     for (const f of report.failed) process.stderr.write(`${f.diagnosis}\n`);
     process.stderr.write('netspan: no probe could start; run `netspan doctor` for details.\n');

@@ -24,7 +24,10 @@ export function substituteEnv(text: string, env: Env): Substituted {
     return '';
   });
   if (missing !== undefined) {
-    return { ok: false, error: `environment variable ${missing} is not set and has no default (write \${env:${missing}:-value})` };
+    return {
+      ok: false,
+      error: `environment variable ${missing} is not set and has no default (write \${env:${missing}:-value})`,
+    };
   }
   const whole = refs === 1 && /^\$\{env:[^}]*\}$/.test(text);
   if (whole) {

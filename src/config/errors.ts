@@ -53,7 +53,9 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
 function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
   for (let i = 0; s && i < 10; i++) {
     const def = s._zod.def as unknown as Record<string, unknown>;
-    if (['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch'].includes(def.type as string)) {
+    if (
+      ['optional', 'default', 'prefault', 'nullable', 'readonly', 'nonoptional', 'catch'].includes(def.type as string)
+    ) {
       s = def.innerType as z.ZodType;
     } else if (def.type === 'pipe') {
       s = def.in as z.ZodType;
@@ -74,10 +76,17 @@ export function issueMessage(issue: z.core.$ZodIssue): string {
       if (issue.origin === 'string') return `must be at most ${String(issue.maximum)} characters`;
       return `must be ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}`;
     case 'invalid_type':
-      return issue.input === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${describe(issue.input)}`;
+      return issue.input === undefined
+        ? `is required (${issue.expected})`
+        : `expected ${issue.expected}, got ${describe(issue.input)}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(issue.input)}${
-        typeof issue.input === 'string' ? suggest(issue.input, issue.values.filter((v): v is string => typeof v === 'string')) : ''
+        typeof issue.input === 'string'
+          ? suggest(
+              issue.input,
+              issue.values.filter((v): v is string => typeof v === 'string'),
+            )
+          : ''
       }`;
     default:
       return issue.message;

@@ -21,9 +21,19 @@ test('a valid file loads with env substitution, defaults and shared exporters', 
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   const c = r.config;
   assert.deepEqual([...c.pipelines.keys()], ['net', 'dns']);
-  assert.deepEqual(c.pipelines.get('dns'), { probes: ['gethostlatency'], processors: [], exporters: ['stdout', 'stdout/table'] });
-  assert.deepEqual(c.probes.get('gethostlatency'), { type: 'gethostlatency', config: { restart_backoff_max_ms: 5000 } });
-  const stdout = c.exporters.get('stdout')!.config as { format: string; queue: { max_queue_size: number; max_batch_size: number } };
+  assert.deepEqual(c.pipelines.get('dns'), {
+    probes: ['gethostlatency'],
+    processors: [],
+    exporters: ['stdout', 'stdout/table'],
+  });
+  assert.deepEqual(c.probes.get('gethostlatency'), {
+    type: 'gethostlatency',
+    config: { restart_backoff_max_ms: 5000 },
+  });
+  const stdout = c.exporters.get('stdout')!.config as {
+    format: string;
+    queue: { max_queue_size: number; max_batch_size: number };
+  };
   assert.equal(stdout.format, 'json');
   assert.equal(stdout.queue.max_queue_size, 20_000);
   const table = c.exporters.get('stdout/table')!;
@@ -50,14 +60,11 @@ test('every error at once, with file, line, column, key path and suggestions', a
 test('pipelines must reference defined components, once each', async () => {
   const r = await loadConfigFile(data('bad-refs.yaml'), catalog, {});
   assert.equal(r.ok, false);
-  assert.deepEqual(
-    !r.ok && r.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`),
-    [
-      '7:25 pipelines.net.probes[1]: "soconnect" is listed twice',
-      '7:36 pipelines.net.probes[2]: probe "tcpretrans" is not defined under probes:',
-      '8:17 pipelines.net.exporters[0]: exporter "stdou" is not defined under exporters: (did you mean "stdout"?)',
-    ],
-  );
+  assert.deepEqual(!r.ok && r.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`), [
+    '7:25 pipelines.net.probes[1]: "soconnect" is listed twice',
+    '7:36 pipelines.net.probes[2]: probe "tcpretrans" is not defined under probes:',
+    '8:17 pipelines.net.exporters[0]: exporter "stdou" is not defined under exporters: (did you mean "stdout"?)',
+  ]);
 });
 
 test('YAML syntax errors, non-map files and missing files are reported, not thrown', async () => {
@@ -65,14 +72,18 @@ test('YAML syntax errors, non-map files and missing files are reported, not thro
   assert.equal(syntax.ok, false);
   assert.match(!syntax.ok ? formatError(syntax.errors[0]!) : '', /^x\.yaml:\d+:\d+: /);
   const list = loadConfigText('- a\n- b\n', 'x.yaml', catalog, {});
-  assert.deepEqual(!list.ok && list.errors.map((e) => e.message), ['the file must be a YAML map with probes, processors, exporters and pipelines']);
+  assert.deepEqual(!list.ok && list.errors.map((e) => e.message), [
+    'the file must be a YAML map with probes, processors, exporters and pipelines',
+  ]);
   const dup = loadConfigText('pipelines: {}\npipelines: {}\n', 'x.yaml', catalog, {});
   assert.equal(dup.ok, false);
   assert.match(!dup.ok ? dup.errors[0]!.message : '', /unique/i);
   const missing = await loadConfigFile('/nonexistent/netspan.yaml', catalog, {});
   assert.match(!missing.ok ? missing.errors[0]!.message : '', /cannot read the file: ENOENT/);
   const noPipelines = loadConfigText('probes: {}\n', 'x.yaml', catalog, {});
-  assert.deepEqual(!noPipelines.ok && noPipelines.errors.map((e) => `${e.path}: ${e.message}`), ['pipelines: is required (record)']);
+  assert.deepEqual(!noPipelines.ok && noPipelines.errors.map((e) => `${e.path}: ${e.message}`), [
+    'pipelines: is required (record)',
+  ]);
 });
 
 test('env substitution: defaults, $$ escapes, types of whole-value references', () => {

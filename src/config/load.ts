@@ -70,7 +70,7 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
   const raw = doc.toJS() as Record<string, unknown>;
   const top = configFileSchema.safeParse(raw, { reportInput: true });
   if (!top.success) {
-    const issues = top.error.issues.filter((i) => !envErrorPaths.has(formatPath(i.path as PropertyKey[])));
+    const issues = top.error.issues.filter((i) => !envErrorPaths.has(formatPath(i.path)));
     reportIssues(doc, issues, [], configFileSchema, at);
   }
 
@@ -94,12 +94,16 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
       const factory = factories.get(type);
       if (!factory) {
         const keyNode = keyNodeOf(doc, [section], id);
-        at(keyNode?.range?.[0], [section, id], `unknown ${SECTION_NOUN[section]} type "${type}"${suggest(type, [...factories.keys()])}; known: ${[...factories.keys()].join(', ')}`);
+        at(
+          keyNode?.range?.[0],
+          [section, id],
+          `unknown ${SECTION_NOUN[section]} type "${type}"${suggest(type, [...factories.keys()])}; known: ${[...factories.keys()].join(', ')}`,
+        );
         continue;
       }
       const parsed = factory.configSchema.safeParse(body ?? {}, { reportInput: true });
       if (!parsed.success) {
-        const issues = parsed.error.issues.filter((i) => !envErrorPaths.has(formatPath([section, id, ...(i.path as PropertyKey[])])));
+        const issues = parsed.error.issues.filter((i) => !envErrorPaths.has(formatPath([section, id, ...i.path])));
         reportIssues(doc, issues, [section, id], factory.configSchema, at);
         continue;
       }
@@ -114,7 +118,11 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
       ids.forEach((id, i) => {
         if (!defined.includes(id)) {
           const node = doc.getIn(['pipelines', name, section, i], true) as Node | undefined;
-          at(node?.range?.[0], ['pipelines', name, section, i], `${SECTION_NOUN[section]} "${id}" is not defined under ${section}:${suggest(id, defined)}`);
+          at(
+            node?.range?.[0],
+            ['pipelines', name, section, i],
+            `${SECTION_NOUN[section]} "${id}" is not defined under ${section}:${suggest(id, defined)}`,
+          );
         }
       });
       const seen = new Set<string>();
@@ -140,13 +148,17 @@ function reportIssues(
   at: (offset: number | undefined, path: readonly PropertyKey[], message: string) => void,
 ): void {
   for (const issue of issues) {
-    const rel = issue.path as PropertyKey[];
+    const rel = issue.path;
     const full = [...prefix, ...rel];
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(schema, rel);
       for (const key of issue.keys) {
         const k = keyNodeOf(doc, full, key);
-        at(k?.range?.[0], [...full, key], `unknown key${suggest(key, known)}${known.length ? `; valid keys: ${known.join(', ')}` : ''}`);
+        at(
+          k?.range?.[0],
+          [...full, key],
+          `unknown key${suggest(key, known)}${known.length ? `; valid keys: ${known.join(', ')}` : ''}`,
+        );
       }
       continue;
     }
@@ -180,10 +192,10 @@ function nodePath(doc: Document, ancestors: readonly unknown[]): PropertyKey[] {
     const a = ancestors[i];
     const next = ancestors[i + 1];
     if (isMap(a) && next && typeof next === 'object' && 'key' in next) {
-      const k = (next as { key: unknown }).key;
+      const k = next.key;
       if (isScalar(k)) out.push(String(k.value));
     } else if (isSeq(a) && next) {
-      out.push(a.items.indexOf(next as never));
+      out.push(a.items.indexOf(next));
     }
   }
   return out;

@@ -30,16 +30,25 @@ function typeOf(s: JsonSchema): string {
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'object' && !s.properties) return 'map';
   const t = Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');
-  const range = s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}..${s.maximum !== undefined && s.maximum < 1e15 ? s.maximum : ''})` : '';
+  const range =
+    s.minimum !== undefined || s.maximum !== undefined
+      ? ` (${s.minimum ?? ''}..${s.maximum !== undefined && s.maximum < 1e15 ? s.maximum : ''})`
+      : '';
   return t + range;
 }
 
 function rows(s: JsonSchema, prefix: string, out: string[]): void {
   for (const [key, prop] of Object.entries(s.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
-    const dflt = prop.default === undefined || (typeof prop.default === 'object' && prop.default !== null && Object.keys(prop.default).length > 0) ? '' : `\`${JSON.stringify(prop.default)}\``;
+    const dflt =
+      prop.default === undefined ||
+      (typeof prop.default === 'object' && prop.default !== null && Object.keys(prop.default).length > 0)
+        ? ''
+        : `\`${JSON.stringify(prop.default)}\``;
     const required = s.required?.includes(key) && prop.default === undefined ? ' (required)' : '';
-    out.push(`| \`${path}\` | ${typeOf(prop)} | ${dflt} | ${(prop.description ?? '').replace(/\n/g, ' ')}${required} |`);
+    out.push(
+      `| \`${path}\` | ${typeOf(prop)} | ${dflt} | ${(prop.description ?? '').replace(/\n/g, ' ')}${required} |`,
+    );
     if (prop.properties) rows(prop, path, out);
   }
 }

@@ -9,20 +9,40 @@ import { z } from 'zod';
 import { healthConfigSchema } from '../health/config.js';
 
 /** `type` or `type/name`, like the OpenTelemetry Collector's component ids. */
-export const componentId = z.string().regex(/^[a-z][a-z0-9_]*(\/[A-Za-z0-9_.-]+)?$/, 'must look like "type" or "type/name"');
+export const componentId = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*(\/[A-Za-z0-9_.-]+)?$/, 'must look like "type" or "type/name"');
 
 export const pipelineSchema = z.strictObject({
-  probes: z.array(z.string()).min(1, 'a pipeline needs at least one probe').describe('Probe ids (defined under probes:) whose events enter this pipeline'),
+  probes: z
+    .array(z.string())
+    .min(1, 'a pipeline needs at least one probe')
+    .describe('Probe ids (defined under probes:) whose events enter this pipeline'),
   processors: z.array(z.string()).default([]).describe('Processor ids, applied in this order'),
-  exporters: z.array(z.string()).min(1, 'a pipeline needs at least one exporter').describe('Exporter ids; every event leaving the processors goes to each'),
+  exporters: z
+    .array(z.string())
+    .min(1, 'a pipeline needs at least one exporter')
+    .describe('Exporter ids; every event leaving the processors goes to each'),
 });
 
 export const telemetrySchema = z
   .strictObject({
-    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe("netspan's own log level (logs go to stderr)"),
+    log_level: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info')
+      .describe("netspan's own log level (logs go to stderr)"),
     /** How often a repeating warning (parse errors, drops) may be logged, per kind. */
-    log_interval_ms: z.int().min(100).max(3_600_000).default(10_000).describe('A repeating warning (parse errors, drops) is logged at most once per this interval, with a count of the suppressed ones'),
-    health: healthConfigSchema.describe('HTTP endpoint for liveness/readiness probes and Prometheus-format self-metrics'),
+    log_interval_ms: z
+      .int()
+      .min(100)
+      .max(3_600_000)
+      .default(10_000)
+      .describe(
+        'A repeating warning (parse errors, drops) is logged at most once per this interval, with a count of the suppressed ones',
+      ),
+    health: healthConfigSchema.describe(
+      'HTTP endpoint for liveness/readiness probes and Prometheus-format self-metrics',
+    ),
   })
   .prefault({});
 
@@ -30,7 +50,9 @@ export const configFileSchema = z.strictObject({
   probes: z.record(z.string(), z.unknown()).default({}).describe('Probe id → options (see Probes below)'),
   processors: z.record(z.string(), z.unknown()).default({}).describe('Processor id → options (see Processors below)'),
   exporters: z.record(z.string(), z.unknown()).default({}).describe('Exporter id → options (see Exporters below)'),
-  pipelines: z.record(z.string(), pipelineSchema).describe('Pipeline name → which probes feed which processors and exporters'),
+  pipelines: z
+    .record(z.string(), pipelineSchema)
+    .describe('Pipeline name → which probes feed which processors and exporters'),
   telemetry: telemetrySchema.describe("netspan's own logs and metrics"),
 });
 

@@ -66,12 +66,37 @@ export function parseU64(text: string): bigint | undefined {
 
 /** Linux errno numbers → names, for the errors network syscalls return. */
 const ERRNO: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES',
-  14: 'EFAULT', 22: 'EINVAL', 24: 'EMFILE', 88: 'ENOTSOCK', 89: 'EDESTADDRREQ', 91: 'EPROTOTYPE',
-  93: 'EPROTONOSUPPORT', 95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL',
-  100: 'ENETDOWN', 101: 'ENETUNREACH', 103: 'ECONNABORTED', 104: 'ECONNRESET', 105: 'ENOBUFS',
-  106: 'EISCONN', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 112: 'EHOSTDOWN', 113: 'EHOSTUNREACH',
-  114: 'EALREADY', 115: 'EINPROGRESS', 125: 'ECANCELED',
+  1: 'EPERM',
+  2: 'ENOENT',
+  4: 'EINTR',
+  9: 'EBADF',
+  11: 'EAGAIN',
+  12: 'ENOMEM',
+  13: 'EACCES',
+  14: 'EFAULT',
+  22: 'EINVAL',
+  24: 'EMFILE',
+  88: 'ENOTSOCK',
+  89: 'EDESTADDRREQ',
+  91: 'EPROTOTYPE',
+  93: 'EPROTONOSUPPORT',
+  95: 'EOPNOTSUPP',
+  97: 'EAFNOSUPPORT',
+  98: 'EADDRINUSE',
+  99: 'EADDRNOTAVAIL',
+  100: 'ENETDOWN',
+  101: 'ENETUNREACH',
+  103: 'ECONNABORTED',
+  104: 'ECONNRESET',
+  105: 'ENOBUFS',
+  106: 'EISCONN',
+  110: 'ETIMEDOUT',
+  111: 'ECONNREFUSED',
+  112: 'EHOSTDOWN',
+  113: 'EHOSTUNREACH',
+  114: 'EALREADY',
+  115: 'EINPROGRESS',
+  125: 'ECANCELED',
 };
 
 /** errno number (positive or negative) → name, e.g. 111 → "ECONNREFUSED"; unknown → "E<n>". */
@@ -82,9 +107,18 @@ export function errnoName(n: number): string {
 
 /** getaddrinfo(3) return codes (glibc values) → names. */
 const EAI: Record<number, string> = {
-  [-1]: 'EAI_BADFLAGS', [-2]: 'EAI_NONAME', [-3]: 'EAI_AGAIN', [-4]: 'EAI_FAIL', [-6]: 'EAI_FAMILY',
-  [-7]: 'EAI_SOCKTYPE', [-8]: 'EAI_SERVICE', [-10]: 'EAI_MEMORY', [-11]: 'EAI_SYSTEM', [-12]: 'EAI_OVERFLOW',
-  [-5]: 'EAI_NODATA', [-9]: 'EAI_ADDRFAMILY',
+  [-1]: 'EAI_BADFLAGS',
+  [-2]: 'EAI_NONAME',
+  [-3]: 'EAI_AGAIN',
+  [-4]: 'EAI_FAIL',
+  [-6]: 'EAI_FAMILY',
+  [-7]: 'EAI_SOCKTYPE',
+  [-8]: 'EAI_SERVICE',
+  [-10]: 'EAI_MEMORY',
+  [-11]: 'EAI_SYSTEM',
+  [-12]: 'EAI_OVERFLOW',
+  [-5]: 'EAI_NODATA',
+  [-9]: 'EAI_ADDRFAMILY',
 };
 
 export function eaiName(n: number): string {
@@ -93,8 +127,20 @@ export function eaiName(n: number): string {
 
 /** Kernel TCP states (include/net/tcp_states.h) → names without the TCP_ prefix. */
 const TCP_STATES = [
-  'UNKNOWN', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
-  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV', 'BOUND_INACTIVE',
+  'UNKNOWN',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+  'BOUND_INACTIVE',
 ];
 
 export function tcpStateName(n: number): string | undefined {

@@ -14,7 +14,11 @@ test('RFC 3339 with nanoseconds', () => {
 });
 
 test('JSON form: type first, schema_version, snake_case, bigint as string, hostile strings escaped', () => {
-  const e = connectEvent({ comm: 'a"b\\c\n\t\u0001\ufffd', timeUnixNano: 1_763_766_123_456_789_012n, attributes: { 'k8s.pod.name': 'web-1' } });
+  const e = connectEvent({
+    comm: 'a"b\\c\n\t\u0001\ufffd',
+    timeUnixNano: 1_763_766_123_456_789_012n,
+    attributes: { 'k8s.pod.name': 'web-1' },
+  });
   const line = toJsonLine(e);
   assert.ok(!line.includes('\n'));
   assert.ok(line.startsWith('{"type":"soconnect","schema_version":1,"time":"2025-11-21T23:02:03.456789012Z"'));
@@ -29,10 +33,66 @@ test('JSON form: type first, schema_version, snake_case, bigint as string, hosti
 
 const samples: NetEvent[] = [
   connectEvent(),
-  { type: 'udpconnect', timeUnixNano: 1n, pid: 1, tid: 1, comm: 'dig', cgroupId: 0, family: 'ipv6', saddr: '::1', sport: 5000, daddr: '::1', dport: 53, result: 'OK', latencyNs: 900 },
-  { type: 'tcpretrans', timeUnixNano: 1n, pid: 0, tid: 0, comm: 'swapper/0', cgroupId: 0, family: 'ipv4', saddr: '10.0.0.1', sport: 1, daddr: '10.0.0.2', dport: 2, state: 'SYN_SENT' },
-  { type: 'gethostlatency', timeUnixNano: 1n, pid: 9, tid: 10, comm: 'curl', cgroupId: 5, func: 'getaddrinfo', host: 'payments.test', latencyNs: 40_000_000, result: 'OK', addresses: ['10.0.3.7', 'fd00::7'] },
-  { type: 'skbdrop', timeUnixNano: 1n, pid: 0, tid: 0, comm: 'swapper/1', cgroupId: 0, reason: 'NETFILTER_DROP', protocol: 'IPv4', location: 'nf_hook_slow+0x9e', stack: ['kfree_skb_reason+0x1', 'nf_hook_slow+0x9e'], family: 'ipv4', saddr: '10.0.0.1', daddr: '10.0.0.2', l4Protocol: 'TCP', sport: 1, dport: 2 },
+  {
+    type: 'udpconnect',
+    timeUnixNano: 1n,
+    pid: 1,
+    tid: 1,
+    comm: 'dig',
+    cgroupId: 0,
+    family: 'ipv6',
+    saddr: '::1',
+    sport: 5000,
+    daddr: '::1',
+    dport: 53,
+    result: 'OK',
+    latencyNs: 900,
+  },
+  {
+    type: 'tcpretrans',
+    timeUnixNano: 1n,
+    pid: 0,
+    tid: 0,
+    comm: 'swapper/0',
+    cgroupId: 0,
+    family: 'ipv4',
+    saddr: '10.0.0.1',
+    sport: 1,
+    daddr: '10.0.0.2',
+    dport: 2,
+    state: 'SYN_SENT',
+  },
+  {
+    type: 'gethostlatency',
+    timeUnixNano: 1n,
+    pid: 9,
+    tid: 10,
+    comm: 'curl',
+    cgroupId: 5,
+    func: 'getaddrinfo',
+    host: 'payments.test',
+    latencyNs: 40_000_000,
+    result: 'OK',
+    addresses: ['10.0.3.7', 'fd00::7'],
+  },
+  {
+    type: 'skbdrop',
+    timeUnixNano: 1n,
+    pid: 0,
+    tid: 0,
+    comm: 'swapper/1',
+    cgroupId: 0,
+    reason: 'NETFILTER_DROP',
+    protocol: 'IPv4',
+    location: 'nf_hook_slow+0x9e',
+    stack: ['kfree_skb_reason+0x1', 'nf_hook_slow+0x9e'],
+    family: 'ipv4',
+    saddr: '10.0.0.1',
+    daddr: '10.0.0.2',
+    l4Protocol: 'TCP',
+    sport: 1,
+    dport: 2,
+  },
 ];
 
 test('every event type encodes to JSON that its published schema accepts', () => {
@@ -49,4 +109,35 @@ test('schema/events/*.schema.json are current (regenerate with `npm run schemas`
     const file = JSON.parse(readFileSync(join(repoRoot(), 'schema/events', `${t}.schema.json`), 'utf8')) as unknown;
     assert.deepEqual(file, JSON.parse(JSON.stringify(jsonSchemaDocument(t))), `${t}.schema.json is stale`);
   }
+});
+
+test('toJsonLine is JSON.stringify(toJsonObject(e)) byte for byte (all types, attributes, hostile strings, odd numbers)', () => {
+  const hostile = 'a"b\\c\n\t\u0001\u2028\ud800 é';
+  const extra: NetEvent[] = [
+    connectEvent({ comm: hostile, attributes: { 'k8s.pod.name': hostile, n: 1.5, ok: true, list: ['x', hostile] } }),
+    connectEvent({ latencyNs: Number.NaN, sport: -0 }),
+    { ...samples[4]!, saddr: undefined, daddr: undefined, family: undefined } as NetEvent,
+  ];
+  for (const e of [...samples, ...extra]) assert.equal(toJsonLine(e), JSON.stringify(toJsonObject(e)));
+});
+
+test('rfc3339Nano agrees with the Date-based conversion across second boundaries and out of order', () => {
+  const slow = (n: bigint): string => {
+    const iso = new Date(Number(n / 1_000_000n)).toISOString();
+    return `${iso.slice(0, 23)}${String(Number(n % 1_000_000n)).padStart(6, '0')}Z`;
+  };
+  const base = 1_763_766_123_000_000_000n;
+  const values = [
+    base - 1n,
+    base,
+    base + 1n,
+    base + 999_999_999n,
+    base + 1_000_000_000n,
+    base - 1n,
+    0n,
+    999n,
+    base + 86_400_000_000_000n,
+  ];
+  for (let i = 0; i < 2000; i++) values.push(base + BigInt(Math.floor(Math.random() * 5e9)));
+  for (const v of values) assert.equal(rfc3339Nano(v), slow(v), String(v));
 });

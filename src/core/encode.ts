@@ -16,12 +16,29 @@ function snake(key: string): string {
   return s;
 }
 
-/** RFC 3339 with nanosecond precision, UTC. */
-export function rfc3339Nano(unixNano: bigint): string {
+function rfc3339NanoSlow(unixNano: bigint): string {
   const ms = unixNano / 1_000_000n;
   const iso = new Date(Number(ms)).toISOString(); // ...T..:..:..SSSZ
   const subMs = Number(unixNano % 1_000_000n);
   return `${iso.slice(0, 23)}${String(subMs).padStart(6, '0')}Z`;
+}
+
+// Events come in time order, many per second: the "YYYY-MM-DDTHH:MM:SS." part
+// of the last second is kept, so most calls are a bigint compare and a subtraction.
+let secStart = -1n;
+let secEnd = -1n;
+let secPrefix = '';
+
+/** RFC 3339 with nanosecond precision, UTC. */
+export function rfc3339Nano(unixNano: bigint): string {
+  if (unixNano < secStart || unixNano >= secEnd) {
+    if (unixNano < 0n) return rfc3339NanoSlow(unixNano);
+    secStart = unixNano - (unixNano % 1_000_000_000n);
+    secEnd = secStart + 1_000_000_000n;
+    secPrefix = new Date(Number(secStart / 1_000_000n)).toISOString().slice(0, 20);
+  }
+  // 1e9 + ns (< 2^31) printed and its leading "1" dropped: nine digits, zero-padded.
+  return `${secPrefix}${String(Number(unixNano - secStart) + 1_000_000_000).slice(1)}Z`;
 }
 
 export type JsonEvent = Record<string, unknown>;
@@ -37,6 +54,43 @@ export function toJsonObject(event: NetEvent): JsonEvent {
   return out;
 }
 
+/**
+ * JSON.stringify(toJsonObject(event)), byte for byte, written directly: no
+ * intermediate object, strings escaped by JSON.stringify one value at a time.
+ */
 export function toJsonLine(event: NetEvent): string {
-  return JSON.stringify(toJsonObject(event));
+  let out = `{"type":${JSON.stringify(event.type)},"schema_version":${SCHEMA_VERSION},"time":"${rfc3339Nano(event.timeUnixNano)}"`;
+  for (const key in event) {
+    if (key === 'type') continue;
+    const value = (event as unknown as Record<string, unknown>)[key];
+    switch (typeof value) {
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        continue;
+      case 'bigint':
+        out += `,"${snakeJson(key)}":"${value}"`;
+        break;
+      case 'number':
+        out += `,"${snakeJson(key)}":${Number.isFinite(value) ? String(value) : 'null'}`;
+        break;
+      case 'boolean':
+        out += `,"${snakeJson(key)}":${value ? 'true' : 'false'}`;
+        break;
+      default:
+        out += `,"${snakeJson(key)}":${JSON.stringify(value)}`;
+    }
+  }
+  return out + '}';
+}
+
+const SNAKE_JSON = new Map<string, string>();
+/** snake(key), escaped for a JSON string (without the quotes). */
+function snakeJson(key: string): string {
+  let s = SNAKE_JSON.get(key);
+  if (s === undefined) {
+    s = JSON.stringify(snake(key)).slice(1, -1);
+    if (SNAKE_JSON.size < 256) SNAKE_JSON.set(key, s);
+  }
+  return s;
 }

@@ -12,12 +12,20 @@ const attrValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string
 const base = {
   schema_version: z.literal(SCHEMA_VERSION).describe('Version of this schema; bumped on incompatible changes'),
   time: z.string().describe('Event time (start time for events with a duration), RFC 3339 UTC with nanoseconds'),
-  time_unix_nano: z.string().regex(/^\d+$/).describe('Event time in nanoseconds since the Unix epoch, as a decimal string'),
+  time_unix_nano: z
+    .string()
+    .regex(/^\d+$/)
+    .describe('Event time in nanoseconds since the Unix epoch, as a decimal string'),
   pid: z.int().min(0).describe('Process (thread group) id the kernel attributed the event to; 0 for kernel context'),
   tid: z.int().min(0).describe('Thread id'),
   comm: z.string().describe('Task command name (at most 15 bytes); non-UTF-8 bytes become U+FFFD'),
   cgroup_id: z.int().min(0).describe('cgroup v2 id (inode of the cgroup directory); 0 when unknown'),
-  attributes: z.record(z.string(), attrValue).optional().describe('Enrichment: OpenTelemetry semantic-convention attributes (k8s.*, container.id, process.*, server.address, ...)'),
+  attributes: z
+    .record(z.string(), attrValue)
+    .optional()
+    .describe(
+      'Enrichment: OpenTelemetry semantic-convention attributes (k8s.*, container.id, process.*, server.address, ...)',
+    ),
 };
 
 const family = z.enum(['ipv4', 'ipv6']).describe('Address family');
@@ -36,8 +44,13 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     ...base,
     ...conn,
     result: z.string().describe('"ESTABLISHED", or the errno name: ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...'),
-    latency_ns: z.int().min(0).describe('connect(2) entry to handshake completion (non-blocking) or syscall return (blocking), ns'),
-    non_blocking: z.boolean().describe('connect(2) returned EINPROGRESS; the result came from the socket leaving SYN_SENT'),
+    latency_ns: z
+      .int()
+      .min(0)
+      .describe('connect(2) entry to handshake completion (non-blocking) or syscall return (blocking), ns'),
+    non_blocking: z
+      .boolean()
+      .describe('connect(2) returned EINPROGRESS; the result came from the socket leaving SYN_SENT'),
   }),
   udpconnect: z.strictObject({
     type: z.literal('udpconnect'),
@@ -58,7 +71,11 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     func: z.enum(['getaddrinfo', 'gethostbyname', 'gethostbyname2']).describe('libc resolver function'),
     host: z.string().describe('Name looked up'),
     latency_ns: z.int().min(0).describe('Call duration, ns'),
-    result: z.string().describe('"OK" or the error: EAI_NONAME, EAI_AGAIN, ... (getaddrinfo), HOST_NOT_FOUND-style names (gethostbyname*)'),
+    result: z
+      .string()
+      .describe(
+        '"OK" or the error: EAI_NONAME, EAI_AGAIN, ... (getaddrinfo), HOST_NOT_FOUND-style names (gethostbyname*)',
+      ),
     addresses: z.array(z.string()).describe('Resolved addresses, deduplicated, resolver order'),
   }),
   skbdrop: z.strictObject({

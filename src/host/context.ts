@@ -30,7 +30,12 @@ export async function findLibc(): Promise<string | undefined> {
   } catch {
     // fall through
   }
-  for (const p of ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6', '/lib64/libc.so.6', '/usr/lib/libc.so.6']) {
+  for (const p of [
+    '/lib/x86_64-linux-gnu/libc.so.6',
+    '/lib/aarch64-linux-gnu/libc.so.6',
+    '/lib64/libc.so.6',
+    '/usr/lib/libc.so.6',
+  ]) {
     try {
       await access(p);
       return p;

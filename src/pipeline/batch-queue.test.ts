@@ -62,7 +62,12 @@ test('retryable outcomes are retried with back-off; permanent failures drop the 
     () => ({ code: 'success' }),
     () => ({ code: 'failure', error: 'INVALID_ARGUMENT' }),
   ]);
-  const q = new BatchQueue('x', exp, cfg({ max_batch_size: 5, scheduled_delay_ms: 1, retry: { initial_interval_ms: 5, max_interval_ms: 10 } }), t);
+  const q = new BatchQueue(
+    'x',
+    exp,
+    cfg({ max_batch_size: 5, scheduled_delay_ms: 1, retry: { initial_interval_ms: 5, max_interval_ms: 10 } }),
+    t,
+  );
   for (const e of events(5)) q.push(e);
   await q.flush();
   for (const e of events(5)) q.push(e);
@@ -77,8 +82,19 @@ test('retryable outcomes are retried with back-off; permanent failures drop the 
 
 test('retries stop after max_elapsed_ms and the batch is counted as export_failed', async () => {
   const t = testTelemetry();
-  const exp = new ScriptedExporter(Array.from({ length: 100 }, () => () => ({ code: 'retryable' as const, error: 'down' })));
-  const q = new BatchQueue('x', exp, cfg({ max_batch_size: 3, scheduled_delay_ms: 1, retry: { initial_interval_ms: 5, max_interval_ms: 5, max_elapsed_ms: 40 } }), t);
+  const exp = new ScriptedExporter(
+    Array.from({ length: 100 }, () => () => ({ code: 'retryable' as const, error: 'down' })),
+  );
+  const q = new BatchQueue(
+    'x',
+    exp,
+    cfg({
+      max_batch_size: 3,
+      scheduled_delay_ms: 1,
+      retry: { initial_interval_ms: 5, max_interval_ms: 5, max_elapsed_ms: 40 },
+    }),
+    t,
+  );
   for (const e of events(3)) q.push(e);
   await q.flush();
   assert.ok(exp.batches.length >= 3 && exp.batches.length <= 12, `attempts: ${exp.batches.length}`);
@@ -99,7 +115,18 @@ test('an exporter that throws is treated as a failure, not a crash', async () =>
 test('shutdown flushes within its deadline, counts the rest as shutdown, is safe twice', async () => {
   const t = testTelemetry();
   const exp = new ScriptedExporter([() => new Promise<ExportResult>(() => undefined)]); // first export hangs forever
-  const q = new BatchQueue('x', exp, cfg({ max_batch_size: 10, scheduled_delay_ms: 1, export_timeout_ms: 60, shutdown_timeout_ms: 300, retry: { enabled: false } }), t);
+  const q = new BatchQueue(
+    'x',
+    exp,
+    cfg({
+      max_batch_size: 10,
+      scheduled_delay_ms: 1,
+      export_timeout_ms: 60,
+      shutdown_timeout_ms: 300,
+      retry: { enabled: false },
+    }),
+    t,
+  );
   for (const e of events(30)) q.push(e);
   await new Promise((r) => setTimeout(r, 5));
   const started = Date.now();

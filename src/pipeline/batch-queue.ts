@@ -15,20 +15,46 @@ import type { Exporter, ExportResult } from './component.js';
 
 export const queueConfigSchema = z
   .strictObject({
-    max_queue_size: z.int().min(1).max(10_000_000).default(20_000).describe('Events buffered in front of the exporter; beyond this new events are dropped and counted (reason queue_full)'),
+    max_queue_size: z
+      .int()
+      .min(1)
+      .max(10_000_000)
+      .default(20_000)
+      .describe(
+        'Events buffered in front of the exporter; beyond this new events are dropped and counted (reason queue_full)',
+      ),
     max_batch_size: z.int().min(1).max(100_000).default(512).describe('Events per export call'),
-    scheduled_delay_ms: z.int().min(0).max(600_000).default(200).describe('Longest time an event waits for its batch to fill'),
-    export_timeout_ms: z.int().min(1).max(600_000).default(10_000).describe('An export call taking longer counts as a retryable failure'),
+    scheduled_delay_ms: z
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(200)
+      .describe('Longest time an event waits for its batch to fill'),
+    export_timeout_ms: z
+      .int()
+      .min(1)
+      .max(600_000)
+      .default(10_000)
+      .describe('An export call taking longer counts as a retryable failure'),
     retry: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Retry batches whose export failed transiently'),
         initial_interval_ms: z.int().min(1).default(500).describe('First back-off; doubles per attempt'),
         max_interval_ms: z.int().min(1).default(5_000).describe('Back-off ceiling'),
-        max_elapsed_ms: z.int().min(0).default(30_000).describe('Give up on a batch after this long (dropped, reason export_failed)'),
+        max_elapsed_ms: z
+          .int()
+          .min(0)
+          .default(30_000)
+          .describe('Give up on a batch after this long (dropped, reason export_failed)'),
       })
       .prefault({})
       .describe('Retries of transient export failures'),
-    shutdown_timeout_ms: z.int().min(0).max(600_000).default(5_000).describe('On stop, time allowed to flush; what is left is dropped and counted (reason shutdown)'),
+    shutdown_timeout_ms: z
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(5_000)
+      .describe('On stop, time allowed to flush; what is left is dropped and counted (reason shutdown)'),
   })
   .prefault({})
   .describe('Queue, batching and retries in front of the exporter');
@@ -130,7 +156,11 @@ export class BatchQueue {
     }
   }
 
-  private async exportWithRetryLoop(batch: NetEvent[], deadline: number, flight: { abandoned: boolean }): Promise<void> {
+  private async exportWithRetryLoop(
+    batch: NetEvent[],
+    deadline: number,
+    flight: { abandoned: boolean },
+  ): Promise<void> {
     const started = Date.now();
     let interval = this.cfg.retry.initial_interval_ms;
     for (;;) {
@@ -218,7 +248,12 @@ export class BatchQueue {
     }
     this.inFlight.clear();
     if (left > 0) {
-      this.telemetry.dropped(this.id, 'shutdown', left, `not sent within shutdown_timeout_ms=${this.cfg.shutdown_timeout_ms}`);
+      this.telemetry.dropped(
+        this.id,
+        'shutdown',
+        left,
+        `not sent within shutdown_timeout_ms=${this.cfg.shutdown_timeout_ms}`,
+      );
     }
     this.telemetry.queueDepth.set({ exporter: this.id }, 0);
     for (const f of this.waiters) f();

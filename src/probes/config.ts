@@ -4,7 +4,12 @@ import { z } from 'zod';
 export const probeConfigSchema = z
   .strictObject({
     /** Upper bound of the restart back-off after bpftrace exits, ms. */
-    restart_backoff_max_ms: z.int().min(100).max(600_000).default(30_000).describe('Upper bound of the restart back-off after bpftrace exits (starts at 1 s, doubles)'),
+    restart_backoff_max_ms: z
+      .int()
+      .min(100)
+      .max(600_000)
+      .default(30_000)
+      .describe('Upper bound of the restart back-off after bpftrace exits (starts at 1 s, doubles)'),
   })
   .prefault({});
 export type ProbeConfig = z.infer<typeof probeConfigSchema>;

@@ -135,7 +135,12 @@ export interface ConnBase {
  * prefix and endpoints. Returns the fields (for the type-specific rest) and
  * the base event fields, or the ParseResult for a non-record or bad line.
  */
-export function parseConnLine(line: string, tags: readonly string[], fields: number, clock: Clock): { f: string[]; base: ConnBase } | ParseResult {
+export function parseConnLine(
+  line: string,
+  tags: readonly string[],
+  fields: number,
+  clock: Clock,
+): { f: string[]; base: ConnBase } | ParseResult {
   const special = nonRecord(line);
   if (special !== undefined) return special;
   const f = line.split('\t');

@@ -7,10 +7,21 @@ import { ProbeSupervisor, defaultSupervisorOptions, type SupervisorHandlers } fr
 import { LineSplitter } from './line-splitter.js';
 
 const fake = join(repoRoot(), 'test/fixtures/fake-bpftrace.mjs');
-const opts = { ...defaultSupervisorOptions, bpftrace: fake, backoffInitialMs: 50, backoffMaxMs: 200, stopTimeoutMs: 300 };
+const opts = {
+  ...defaultSupervisorOptions,
+  bpftrace: fake,
+  backoffInitialMs: 50,
+  backoffMaxMs: 200,
+  stopTimeoutMs: 300,
+};
 
 function recorder() {
-  const log = { starts: 0, lines: [] as string[], attached: 0, exits: [] as Parameters<SupervisorHandlers['onExit']>[0][] };
+  const log = {
+    starts: 0,
+    lines: [] as string[],
+    attached: 0,
+    exits: [] as Parameters<SupervisorHandlers['onExit']>[0][],
+  };
   const handlers: SupervisorHandlers = {
     onStart: () => void log.starts++,
     onLine: (l) => void log.lines.push(l),
@@ -31,17 +42,27 @@ const until = async (cond: () => boolean, ms = 5000) => {
 
 test('streams lines, and restarts with exponential back-off when the process exits', async () => {
   const { log, handlers } = recorder();
-  const sup = new ProbeSupervisor('p', JSON.stringify({ lines: ['a\tb', 'c'], exit: 1 }), {}, handlers, silentLogger(), opts);
+  const sup = new ProbeSupervisor(
+    'p',
+    JSON.stringify({ lines: ['a\tb', 'c'], exit: 1 }),
+    {},
+    handlers,
+    silentLogger(),
+    opts,
+  );
   sup.start();
   await until(() => log.exits.length >= 3);
   await sup.stop();
   assert.ok(log.starts >= 3);
   assert.deepEqual(log.lines.slice(0, 3), ['Attaching 1 probe...', 'a\tb', 'c']);
-  assert.deepEqual(log.exits.slice(0, 3).map((e) => [e.description, e.restartInMs, e.diagnosis]), [
-    ['exit code 1', 50, undefined],
-    ['exit code 1', 100, undefined],
-    ['exit code 1', 200, undefined],
-  ]);
+  assert.deepEqual(
+    log.exits.slice(0, 3).map((e) => [e.description, e.restartInMs, e.diagnosis]),
+    [
+      ['exit code 1', 50, undefined],
+      ['exit code 1', 100, undefined],
+      ['exit code 1', 200, undefined],
+    ],
+  );
 });
 
 test('a process that never attaches gets a diagnosis naming the probe and the fix', async () => {
@@ -52,12 +73,18 @@ test('a process that never attaches gets a diagnosis naming the probe and the fi
   await until(() => log.exits.length >= 1);
   await sup.stop();
   assert.equal(log.attached, 0);
-  assert.match(log.exits[0]!.diagnosis!, /^Probe skbdrop could not run: a kernel hook this probe needs is missing\. Fix: mount tracefs .* bpftrace said: ERROR: Could not find tracepoint: nosuch:thing$/);
+  assert.match(
+    log.exits[0]!.diagnosis!,
+    /^Probe skbdrop could not run: a kernel hook this probe needs is missing\. Fix: mount tracefs .* bpftrace said: ERROR: Could not find tracepoint: nosuch:thing$/,
+  );
 });
 
 test('a missing bpftrace binary is explained', async () => {
   const { log, handlers } = recorder();
-  const sup = new ProbeSupervisor('soconnect', '{}', {}, handlers, silentLogger(), { ...opts, bpftrace: '/nonexistent/bpftrace' });
+  const sup = new ProbeSupervisor('soconnect', '{}', {}, handlers, silentLogger(), {
+    ...opts,
+    bpftrace: '/nonexistent/bpftrace',
+  });
   sup.start();
   await until(() => log.exits.length >= 1);
   await sup.stop();
@@ -68,7 +95,14 @@ test('stop() sends SIGTERM, then SIGKILL to a process that ignores it; no restar
   const idle = new ProbeSupervisor('p', '{}', {}, recorder().handlers, silentLogger(), opts);
   await idle.stop();
   const { log, handlers } = recorder();
-  const sup = new ProbeSupervisor('p', JSON.stringify({ hold: true, ignoreTerm: true }), {}, handlers, silentLogger(), opts);
+  const sup = new ProbeSupervisor(
+    'p',
+    JSON.stringify({ hold: true, ignoreTerm: true }),
+    {},
+    handlers,
+    silentLogger(),
+    opts,
+  );
   sup.start();
   await until(() => log.attached === 1);
   const t0 = Date.now();
@@ -85,7 +119,11 @@ test('stop() sends SIGTERM, then SIGKILL to a process that ignores it; no restar
 test('line splitter: chunk boundaries, CR-free lines, overlong lines skipped and reported', () => {
   const lines: string[] = [];
   const overlong: number[] = [];
-  const s = new LineSplitter((l) => lines.push(l), (n) => overlong.push(n), 10);
+  const s = new LineSplitter(
+    (l) => lines.push(l),
+    (n) => overlong.push(n),
+    10,
+  );
   s.push('ab');
   s.push('c\nde\n');
   s.push('0123456789ABCDEF'); // 16 chars without newline → overlong, skipped to its newline

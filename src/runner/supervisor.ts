@@ -100,8 +100,13 @@ export class ProbeSupervisor {
     const result = await child;
     splitter.end();
     this.child = undefined;
-    const spawnError = result.failed && result.exitCode === undefined && !result.signal ? result.originalMessage : undefined;
-    const description = result.signal ? `killed by ${result.signal}` : spawnError ? `failed to start: ${spawnError}` : `exit code ${result.exitCode}`;
+    const spawnError =
+      result.failed && result.exitCode === undefined && !result.signal ? result.originalMessage : undefined;
+    const description = result.signal
+      ? `killed by ${result.signal}`
+      : spawnError
+        ? `failed to start: ${spawnError}`
+        : `exit code ${result.exitCode}`;
     if (this.stopping) {
       this.handlers.onExit({ description, attached });
       return;

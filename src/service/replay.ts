@@ -17,7 +17,8 @@ export async function readRecordHeader(file: string): Promise<bigint> {
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     const first = buf.subarray(0, bytesRead).toString('latin1').split('\n')[0] ?? '';
     const m = /^#netspan-record v1 clock_offset_ns=(-?\d+)$/.exec(first);
-    if (!m?.[1]) throw new Error(`${file} is not a netspan record file (first line must be "${RECORD_MAGIC} clock_offset_ns=N")`);
+    if (!m?.[1])
+      throw new Error(`${file} is not a netspan record file (first line must be "${RECORD_MAGIC} clock_offset_ns=N")`);
     return BigInt(m[1]);
   } finally {
     await fh.close();

@@ -38,14 +38,33 @@ pipelines:
 test('replay fans out to pipelines; garbage lines are counted; counters add up', async () => {
   captured.clear();
   const t = testTelemetry();
-  const svc = new Service({ config: config(twoPipelines), registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
-  const file = await recordFile(['soconnect\tE\t1', 'tcpretrans\tE\t2', 'soconnect\tgarbage', 'udpconnect\tE\t3', 'no-tab-line', 'soconnect\tE\t4']);
+  const svc = new Service({
+    config: config(twoPipelines),
+    registry: fakeRegistry,
+    telemetry: t,
+    logger: silentLogger(),
+    env: {},
+  });
+  const file = await recordFile([
+    'soconnect\tE\t1',
+    'tcpretrans\tE\t2',
+    'soconnect\tgarbage',
+    'udpconnect\tE\t3',
+    'no-tab-line',
+    'soconnect\tE\t4',
+  ]);
   const stats = await svc.replay(file, host);
   await svc.stop();
   await svc.stop();
   assert.deepEqual(stats, { lines: 6, skipped: 2 });
-  assert.deepEqual(captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport), [1, 4]);
-  assert.deepEqual(captured.get('capture/b')!.map((e) => e.type === 'soconnect' && e.sport), [1, 2, 4]);
+  assert.deepEqual(
+    captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport),
+    [1, 4],
+  );
+  assert.deepEqual(
+    captured.get('capture/b')!.map((e) => e.type === 'soconnect' && e.sport),
+    [1, 2, 4],
+  );
   assert.equal(t.eventsReceived.sum(), 3);
   assert.equal(t.parseErrors.get({ probe: 'soconnect', error_type: 'unknown_tag' }), 1);
   assert.equal(t.eventsAccepted.sum(), 5);
@@ -73,7 +92,13 @@ pipelines: { p: { probes: [soconnect], exporters: [capture/small] } }
 test('a valid reload during replay loses and duplicates nothing; unchanged probes are kept', async () => {
   captured.clear();
   const t = testTelemetry();
-  const svc = new Service({ config: config(twoPipelines), registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const svc = new Service({
+    config: config(twoPipelines),
+    registry: fakeRegistry,
+    telemetry: t,
+    logger: silentLogger(),
+    env: {},
+  });
   const n = 200_000;
   const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
   const replaying = svc.replay(file, host);
@@ -91,7 +116,9 @@ pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
   const a = captured.get('capture/a')!.length;
   const c = captured.get('capture/c')!.length;
   assert.ok(a > 0 && c > 0, `both pipelines saw events: a=${a} c=${c}`);
-  const seqs = [...captured.get('capture/a')!, ...captured.get('capture/c')!].map((e) => (e.type === 'soconnect' ? e.sport : -1));
+  const seqs = [...captured.get('capture/a')!, ...captured.get('capture/c')!].map((e) =>
+    e.type === 'soconnect' ? e.sport : -1,
+  );
   assert.equal(seqs.length, n, 'no loss, no duplicates');
   assert.equal(new Set(seqs).size, n);
   assert.equal(t.eventsDropped.sum(), 0);
@@ -103,7 +130,13 @@ test('an invalid reload is logged and the running pipelines keep going', async (
   const cfgFile = join(dir, 'netspan.yaml');
   await writeFile(cfgFile, twoPipelines);
   const t = testTelemetry();
-  const svc = new Service({ config: config(twoPipelines), registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const svc = new Service({
+    config: config(twoPipelines),
+    registry: fakeRegistry,
+    telemetry: t,
+    logger: silentLogger(),
+    env: {},
+  });
   const reloader = watchConfig(cfgFile, svc, fakeRegistry, {}, silentLogger(), twoPipelines);
   await writeFile(cfgFile, 'pipelines:\n  broken: { probes: [nosuch], exporters: [capture/a] }\n');
   assert.equal(await reloader.reload('test'), false);
@@ -111,6 +144,12 @@ test('an invalid reload is logged and the running pipelines keep going', async (
   await svc.replay(file, host);
   await svc.stop();
   reloader.close();
-  assert.deepEqual(captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport), [7]);
-  assert.deepEqual(captured.get('capture/b')!.map((e) => e.type === 'soconnect' && e.sport), [7]);
+  assert.deepEqual(
+    captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport),
+    [7],
+  );
+  assert.deepEqual(
+    captured.get('capture/b')!.map((e) => e.type === 'soconnect' && e.sport),
+    [7],
+  );
 });

@@ -74,7 +74,10 @@ export class Service implements EventSink {
     return this.current.probeIds();
   }
 
-  private async createInput(id: string, host: HostContext): Promise<{ input: ProbeInput; program: string; env: Record<string, string> }> {
+  private async createInput(
+    id: string,
+    host: HostContext,
+  ): Promise<{ input: ProbeInput; program: string; env: Record<string, string> }> {
     const entry = this.config.probes.get(id)!;
     const prepared = await this.deps.registry.probes.get(entry.type)!.definition.prepare(host);
     const input = new ProbeInput(id, () => prepared.createParser(), this, this.deps.telemetry);
@@ -90,7 +93,12 @@ export class Service implements EventSink {
     this.host = host;
     this.live = opts;
     await this.current.start();
-    if (opts.record) this.recorder = new Recorder(opts.record, (host.clock as { offsetNs?: bigint }).offsetNs ?? 0n, this.deps.telemetry);
+    if (opts.record)
+      this.recorder = new Recorder(
+        opts.record,
+        (host.clock as { offsetNs?: bigint }).offsetNs ?? 0n,
+        this.deps.telemetry,
+      );
     return this.startProbes(this.probeIds(), host, opts);
   }
 
@@ -174,7 +182,12 @@ export class Service implements EventSink {
     this.host = host;
     await this.current.start();
     for (const id of this.probeIds()) await this.createInput(id, host);
-    return replayFile(file, this.inputs, { freeSpace: () => this.current.freeSpace(), waitForSpace: () => this.current.waitForSpace() }, signal);
+    return replayFile(
+      file,
+      this.inputs,
+      { freeSpace: () => this.current.freeSpace(), waitForSpace: () => this.current.waitForSpace() },
+      signal,
+    );
   }
 
   /**

@@ -8,7 +8,7 @@
  *   received = sent + dropped(all reasons) + queued
  */
 import type { Logger } from './log.js';
-import { MetricsRegistry } from './metrics.js';
+import { HandleCache, MetricsRegistry } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import type { ParseErrorType } from '../core/parser.js';
 
@@ -35,6 +35,11 @@ export class Telemetry {
   readonly probeDownSeconds;
   readonly queueDepth;
   readonly recordErrors;
+  // Pre-bound series for the counters bumped per line / per event.
+  private readonly linesByProbe: HandleCache;
+  private readonly receivedByProbe: HandleCache;
+  private readonly acceptedByExporter: HandleCache;
+  private readonly sentByExporter: HandleCache;
   /** Per exporter: when it last delivered, and since when it has been failing (undefined = not failing). */
   readonly exporterHealth = new Map<string, { lastSuccessMs?: number; failingSinceMs?: number }>();
 
@@ -46,7 +51,10 @@ export class Telemetry {
     this.metrics = metrics;
     this.rl = new RateLimitedLog(logger, logIntervalMs);
     this.linesReceived = metrics.counter('netspan_probe_lines_total', 'Lines read from probe output');
-    this.eventsReceived = metrics.counter('netspan_events_received_total', 'Events parsed from probe output, per probe');
+    this.eventsReceived = metrics.counter(
+      'netspan_events_received_total',
+      'Events parsed from probe output, per probe',
+    );
     this.parseErrors = metrics.counter('netspan_parse_errors_total', 'Probe output lines that could not be parsed');
     this.eventsLost = metrics.counter(
       'netspan_events_lost_total',
@@ -62,7 +70,10 @@ export class Telemetry {
     );
     this.eventsAccepted = metrics.counter('netspan_exporter_received_total', 'Events handed to an exporter queue');
     this.eventsSent = metrics.counter('netspan_events_sent_total', 'Events an exporter delivered');
-    this.exportErrors = metrics.counter('netspan_export_errors_total', 'Failed export attempts, per exporter and outcome');
+    this.exportErrors = metrics.counter(
+      'netspan_export_errors_total',
+      'Failed export attempts, per exporter and outcome',
+    );
     this.probeRestarts = metrics.counter('netspan_probe_restarts_total', 'bpftrace processes restarted after exiting');
     this.probeUp = metrics.gauge('netspan_probe_up', '1 while the probe is attached, 0 otherwise');
     this.probeDownSeconds = metrics.counter(
@@ -71,24 +82,36 @@ export class Telemetry {
     );
     this.queueDepth = metrics.gauge('netspan_exporter_queue_size', 'Events waiting in an exporter queue');
     this.recordErrors = metrics.counter('netspan_record_errors_total', 'Failures writing the --record file');
+    this.linesByProbe = new HandleCache(this.linesReceived, 'probe');
+    this.receivedByProbe = new HandleCache(this.eventsReceived, 'probe');
+    this.acceptedByExporter = new HandleCache(this.eventsAccepted, 'exporter');
+    this.sentByExporter = new HandleCache(this.eventsSent, 'exporter');
   }
 
   lines(probe: string, n: number): void {
-    this.linesReceived.inc({ probe }, n);
+    this.linesByProbe.get(probe).value += n;
   }
 
   received(probe: string): void {
-    this.eventsReceived.inc({ probe });
+    this.receivedByProbe.get(probe).value++;
   }
 
   parseError(probe: string, errorType: ParseErrorType, message: string): void {
     this.parseErrors.inc({ probe, error_type: errorType });
-    this.rl.warn(`parse:${probe}:${errorType}`, { probe, error_type: errorType, detail: message.slice(0, 200) }, 'Probe output line rejected');
+    this.rl.warn(
+      `parse:${probe}:${errorType}`,
+      { probe, error_type: errorType, detail: message.slice(0, 200) },
+      'Probe output line rejected',
+    );
   }
 
   lost(probe: string, count: number): void {
     this.eventsLost.inc({ probe }, count);
-    this.rl.warn(`lost:${probe}`, { probe, count }, 'Kernel lost events before bpftrace could read them (perf buffer full)');
+    this.rl.warn(
+      `lost:${probe}`,
+      { probe, count },
+      'Kernel lost events before bpftrace could read them (perf buffer full)',
+    );
   }
 
   discarded(component: string, reason: DiscardReason, n = 1): void {
@@ -102,11 +125,11 @@ export class Telemetry {
   }
 
   accepted(exporter: string, n = 1): void {
-    this.eventsAccepted.inc({ exporter }, n);
+    this.acceptedByExporter.get(exporter).value += n;
   }
 
   sent(exporter: string, n: number): void {
-    this.eventsSent.inc({ exporter }, n);
+    this.sentByExporter.get(exporter).value += n;
     this.exporterHealth.set(exporter, { lastSuccessMs: Date.now() });
   }
 

@@ -43,6 +43,15 @@ abstract class Metric {
     return s;
   }
 
+  /**
+   * The series for these labels, to be kept by a caller that updates it per
+   * event (a pre-bound handle: no label-key building on the hot path). Series
+   * are never removed, so a handle stays valid for the metric's life.
+   */
+  handle(labels: Labels): Series {
+    return this.entry(labels);
+  }
+
   get(labels: Labels = {}): number {
     return this.series.get(labelKey(labels))?.value ?? 0;
   }
@@ -77,10 +86,31 @@ function labelKey(labels: Labels): string {
   const keys = Object.keys(labels);
   if (keys.length === 0) return '';
   if (keys.length === 1) return `${keys[0]}=${labels[keys[0]!]}`;
-  return keys
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join(',');
+  keys.sort();
+  let key = `${keys[0]}=${labels[keys[0]!]}`;
+  for (let i = 1; i < keys.length; i++) key += `,${keys[i]}=${labels[keys[i]!]}`;
+  return key;
+}
+
+/**
+ * Pre-bound series of one metric per value of a single label (probe id,
+ * exporter id, ...): a Map lookup on the hot path instead of building a key.
+ */
+export class HandleCache {
+  private readonly handles = new Map<string, Series>();
+  constructor(
+    private readonly metric: Counter | Gauge,
+    private readonly label: string,
+  ) {}
+
+  get(value: string): Series {
+    let h = this.handles.get(value);
+    if (h === undefined) {
+      h = this.metric.handle({ [this.label]: value });
+      if (this.handles.size < MAX_SERIES) this.handles.set(value, h);
+    }
+    return h;
+  }
 }
 
 export class MetricsRegistry {

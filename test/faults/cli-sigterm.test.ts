@@ -22,7 +22,9 @@ pipelines: { p: { probes: [soconnect], exporters: [stdout] } }
 `;
 
 async function soconnectLines(): Promise<string[]> {
-  return (await readFile(join(repoRoot(), 'src/probes/soconnect/testdata/live-netns.txt'), 'latin1')).split('\n').filter((l) => l.startsWith('connect\t'));
+  return (await readFile(join(repoRoot(), 'src/probes/soconnect/testdata/live-netns.txt'), 'latin1'))
+    .split('\n')
+    .filter((l) => l.startsWith('connect\t'));
 }
 
 function summaryOf(logs: Record<string, unknown>[]) {
@@ -42,69 +44,80 @@ function summaryOf(logs: Record<string, unknown>[]) {
   return { ...x, dropped };
 }
 
-void test('SIGTERM during --replay of a big record: exit 0 within the grace period, every event accounted for', { timeout: 120_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'netspan-term-'));
-  try {
-    const base = await soconnectLines();
-    const n = 300_000;
-    const rec: string[] = ['#netspan-record v1 clock_offset_ns=0'];
-    for (let i = 0; i < n; i++) {
-      const f = base[i % base.length]!.split('\t');
-      f[1] = String(600_000_000_000 + i);
-      rec.push(`soconnect\t${f.join('\t')}`);
+void test(
+  'SIGTERM during --replay of a big record: exit 0 within the grace period, every event accounted for',
+  { timeout: 120_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netspan-term-'));
+    try {
+      const base = await soconnectLines();
+      const n = 300_000;
+      const rec: string[] = ['#netspan-record v1 clock_offset_ns=0'];
+      for (let i = 0; i < n; i++) {
+        const f = base[i % base.length]!.split('\t');
+        f[1] = String(600_000_000_000 + i);
+        rec.push(`soconnect\t${f.join('\t')}`);
+      }
+      await writeFile(join(dir, 'rec.txt'), rec.join('\n') + '\n', 'latin1');
+      await writeFile(join(dir, 'netspan.yaml'), config);
+      const run = runNetspan(['run', '--config', join(dir, 'netspan.yaml'), '--replay', join(dir, 'rec.txt')]);
+      await until(() => run.stdoutLines() >= 1000, 30_000, 'the first events on stdout');
+      const t0 = Date.now();
+      run.child.kill('SIGTERM');
+      const r = await run.done;
+      const took = Date.now() - t0;
+      assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
+      assert.ok(took < 4000 + 3000, `exit took ${took} ms`);
+      const s = summaryOf(run.logs);
+      assert.equal(s.interrupted, true);
+      assert.ok(s.events_received > 0 && s.events_received < n, `interrupted mid-stream: ${s.events_received} of ${n}`);
+      assert.equal(s.events_received, s.events_sent + s.dropped, JSON.stringify(s));
+      assert.equal(s.events_sent, run.stdoutLines(), 'sent = JSON lines on stdout');
+      assert.equal(s.replay_lines, s.events_received, 'each replayed line made one event');
+      assert.equal(s.replay_skipped, 0);
+      assert.equal(s.parse_errors, 0);
+      assert.deepEqual(s.events_received_by_probe, { soconnect: s.events_received });
+      assert.equal((JSON.parse(run.firstLines[0]!) as { type: string }).type, 'soconnect');
+      assert.ok(run.logs.some((l) => l.msg === 'stopping: flushing exporters' && l.reason === 'SIGTERM'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    await writeFile(join(dir, 'rec.txt'), rec.join('\n') + '\n', 'latin1');
-    await writeFile(join(dir, 'netspan.yaml'), config);
-    const run = runNetspan(['run', '--config', join(dir, 'netspan.yaml'), '--replay', join(dir, 'rec.txt')]);
-    await until(() => run.stdoutLines() >= 1000, 30_000, 'the first events on stdout');
-    const t0 = Date.now();
-    run.child.kill('SIGTERM');
-    const r = await run.done;
-    const took = Date.now() - t0;
-    assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
-    assert.ok(took < 4000 + 3000, `exit took ${took} ms`);
-    const s = summaryOf(run.logs);
-    assert.equal(s.interrupted, true);
-    assert.ok(s.events_received > 0 && s.events_received < n, `interrupted mid-stream: ${s.events_received} of ${n}`);
-    assert.equal(s.events_received, s.events_sent + s.dropped, JSON.stringify(s));
-    assert.equal(s.events_sent, run.stdoutLines(), 'sent = JSON lines on stdout');
-    assert.equal(s.replay_lines, s.events_received, 'each replayed line made one event');
-    assert.equal(s.replay_skipped, 0);
-    assert.equal(s.parse_errors, 0);
-    assert.deepEqual(s.events_received_by_probe, { soconnect: s.events_received });
-    assert.equal((JSON.parse(run.firstLines[0]!) as { type: string }).type, 'soconnect');
-    assert.ok(run.logs.some((l) => l.msg === 'stopping: flushing exporters' && l.reason === 'SIGTERM'));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
-void test('SIGTERM while live bpftrace output never stops: exit 0 within the grace period, every event accounted for', { timeout: 120_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'netspan-term-'));
-  try {
-    await writeFile(join(dir, 'out.txt'), (await soconnectLines()).join('\n') + '\n', 'latin1');
-    await writeFile(join(dir, 'netspan.yaml'), config);
-    const run = runNetspan(['run', '--config', join(dir, 'netspan.yaml')], {
-      NETSPAN_BPFTRACE: join(repoRoot(), 'test/fixtures/scripted-bpftrace.mjs'),
-      NETSPAN_FAKE_OUTPUT: join(dir, 'out.txt'),
-      NETSPAN_FAKE_REPEAT: '0',
-    });
-    await until(() => run.stdoutLines() >= 5000, 30_000, 'a burst of events on stdout');
-    await sleep(200);
-    const t0 = Date.now();
-    run.child.kill('SIGTERM');
-    const r = await run.done;
-    const took = Date.now() - t0;
-    assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
-    assert.ok(took < 3000 + 4000 + 3000, `exit took ${took} ms`);
-    const s = summaryOf(run.logs);
-    assert.ok(s.events_received >= 5000);
-    assert.equal(s.events_received, s.events_sent + s.dropped, JSON.stringify(s));
-    assert.equal(s.events_sent, run.stdoutLines(), 'sent = JSON lines on stdout');
-    assert.equal(s.parse_errors, 0);
-    assert.deepEqual(Object.keys(s.events_dropped).filter((k) => !k.startsWith('stdout:')), []);
-    assert.ok(run.logs.some((l) => l.msg === 'stopping: flushing exporters' && l.reason === 'SIGTERM'));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+void test(
+  'SIGTERM while live bpftrace output never stops: exit 0 within the grace period, every event accounted for',
+  { timeout: 120_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netspan-term-'));
+    try {
+      await writeFile(join(dir, 'out.txt'), (await soconnectLines()).join('\n') + '\n', 'latin1');
+      await writeFile(join(dir, 'netspan.yaml'), config);
+      const run = runNetspan(['run', '--config', join(dir, 'netspan.yaml')], {
+        NETSPAN_BPFTRACE: join(repoRoot(), 'test/fixtures/scripted-bpftrace.mjs'),
+        NETSPAN_FAKE_OUTPUT: join(dir, 'out.txt'),
+        NETSPAN_FAKE_REPEAT: '0',
+      });
+      await until(() => run.stdoutLines() >= 5000, 30_000, 'a burst of events on stdout');
+      await sleep(200);
+      const t0 = Date.now();
+      run.child.kill('SIGTERM');
+      const r = await run.done;
+      const took = Date.now() - t0;
+      assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
+      assert.ok(took < 3000 + 4000 + 3000, `exit took ${took} ms`);
+      const s = summaryOf(run.logs);
+      assert.ok(s.events_received >= 5000);
+      assert.equal(s.events_received, s.events_sent + s.dropped, JSON.stringify(s));
+      assert.equal(s.events_sent, run.stdoutLines(), 'sent = JSON lines on stdout');
+      assert.equal(s.parse_errors, 0);
+      assert.deepEqual(
+        Object.keys(s.events_dropped).filter((k) => !k.startsWith('stdout:')),
+        [],
+      );
+      assert.ok(run.logs.some((l) => l.msg === 'stopping: flushing exporters' && l.reason === 'SIGTERM'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -30,9 +30,18 @@ const gc = runInNewContext('gc') as () => void;
 
 const SEED = 0x6e657473; // "nets"
 const RUNS = 2000;
-const ERROR_TYPES = new Set(['unknown_tag', 'field_count', 'bad_number', 'bad_value', 'too_long', 'orphan', 'internal']);
+const ERROR_TYPES = new Set([
+  'unknown_tag',
+  'field_count',
+  'bad_number',
+  'bad_value',
+  'too_long',
+  'orphan',
+  'internal',
+]);
 const MAX_MESSAGE = 1024;
-const show = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)) ?? 'undefined';
+const show = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)) ?? 'undefined';
 
 /** Checks one result; returns a description of what is wrong, or undefined. */
 function invalid(r: ParseResult, type: string): string | undefined {
@@ -43,11 +52,13 @@ function invalid(r: ParseResult, type: string): string | undefined {
       return Number.isSafeInteger(r.count) && r.count >= 0 ? undefined : `lost count ${r.count}`;
     case 'error':
       if (!ERROR_TYPES.has(r.errorType)) return `errorType ${String(r.errorType)}`;
-      if (typeof r.message !== 'string' || r.message.length > MAX_MESSAGE) return `message of ${String(r.message?.length)} chars`;
+      if (typeof r.message !== 'string' || r.message.length > MAX_MESSAGE)
+        return `message of ${String(r.message?.length)} chars`;
       return undefined;
     case 'event': {
       const e = r.event as unknown as Record<string, unknown>;
-      if (e.type !== type || !(EVENT_TYPES as readonly string[]).includes(e.type)) return `event type ${String(e.type)}`;
+      if (e.type !== type || !(EVENT_TYPES as readonly string[]).includes(e.type))
+        return `event type ${String(e.type)}`;
       if (typeof e.timeUnixNano !== 'bigint' || e.timeUnixNano < 0n) return `timeUnixNano ${String(e.timeUnixNano)}`;
       for (const k of ['pid', 'tid', 'cgroupId'] as const) {
         const v = e[k];
@@ -56,10 +67,12 @@ function invalid(r: ParseResult, type: string): string | undefined {
       if ((e.pid as number) > 0xffffffff || (e.tid as number) > 0xffffffff) return 'pid/tid above u32';
       if (typeof e.comm !== 'string') return 'comm missing';
       if (e.comm.length > 64) return `comm of ${e.comm.length} characters (a %r-printed 16-byte comm is at most 64)`;
-      if ('family' in e && e.family !== undefined && e.family !== 'ipv4' && e.family !== 'ipv6') return `family ${show(e.family)}`;
+      if ('family' in e && e.family !== undefined && e.family !== 'ipv4' && e.family !== 'ipv6')
+        return `family ${show(e.family)}`;
       for (const k of ['sport', 'dport'] as const) {
         const v = e[k];
-        if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)) return `${k} ${show(v)}`;
+        if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535))
+          return `${k} ${show(v)}`;
       }
       const bad = nonFinite(e, 'event');
       return bad;
@@ -114,19 +127,45 @@ function check<T>(prop: fc.IProperty<T>, params: fc.Parameters<T>): void {
   }
 }
 
-const size = (r: ParseResult): number => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).length;
+const size = (r: ParseResult): number =>
+  JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)).length;
 
 /** Real recorded lines of a probe: every non-empty line of src/probes/<name>/testdata/*.txt. */
 async function recordedLines(name: string): Promise<string[]> {
   const dir = join(repoRoot(), 'src/probes', name, 'testdata');
   const files = (await readdir(dir)).filter((f) => f.endsWith('.txt')).sort();
   const lines: string[] = [];
-  for (const f of files) for (const l of (await readFile(join(dir, f), 'latin1')).split('\n')) if (l.trim()) lines.push(l);
+  for (const f of files)
+    for (const l of (await readFile(join(dir, f), 'latin1')).split('\n')) if (l.trim()) lines.push(l);
   return lines;
 }
 
-const WEIRD_FIELDS = ['', '-1', '-0', 'NaN', 'Infinity', '1e400', '0x1f', ' 1', '1 ', '+5', '99999999999999999999999999', '18446744073709551616',
-  '18446744073709551615', '9007199254740993', '4294967296', '65536', '\xff\xfe\xfd', '\\x', '\\xzz', '\\x00', '\x00', 'é', '\u{1F600}', '\r'];
+const WEIRD_FIELDS = [
+  '',
+  '-1',
+  '-0',
+  'NaN',
+  'Infinity',
+  '1e400',
+  '0x1f',
+  ' 1',
+  '1 ',
+  '+5',
+  '99999999999999999999999999',
+  '18446744073709551616',
+  '18446744073709551615',
+  '9007199254740993',
+  '4294967296',
+  '65536',
+  '\xff\xfe\xfd',
+  '\\x',
+  '\\xzz',
+  '\\x00',
+  '\x00',
+  'é',
+  '\u{1F600}',
+  '\r',
+];
 
 /** A real line, mutated: truncated, tabs inserted, a field replaced by a hostile value, fields dropped or duplicated, bytes appended. */
 function mutatedLine(real: string[]): fc.Arbitrary<string> {
@@ -137,11 +176,21 @@ function mutatedLine(real: string[]): fc.Arbitrary<string> {
       const i = k % (l.length + 1);
       return l.slice(0, i) + ins + l.slice(i);
     }),
-    fc.tuple(line, fc.nat(), fc.oneof(fc.constantFrom(...WEIRD_FIELDS), fc.string({ unit: 'binary', maxLength: 30 }), fc.bigInt().map(String))).map(([l, k, v]) => {
-      const f = l.split('\t');
-      f[k % f.length] = v;
-      return f.join('\t');
-    }),
+    fc
+      .tuple(
+        line,
+        fc.nat(),
+        fc.oneof(
+          fc.constantFrom(...WEIRD_FIELDS),
+          fc.string({ unit: 'binary', maxLength: 30 }),
+          fc.bigInt().map(String),
+        ),
+      )
+      .map(([l, k, v]) => {
+        const f = l.split('\t');
+        f[k % f.length] = v;
+        return f.join('\t');
+      }),
     fc.tuple(line, fc.nat(), fc.boolean()).map(([l, k, dup]) => {
       const f = l.split('\t');
       const i = k % f.length;
@@ -185,26 +234,40 @@ for (const def of probes) {
       flushChecked(p, def.name);
     };
     check(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), single), params);
-    check(fc.property(fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('latin1')), single), params);
+    check(
+      fc.property(
+        fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('latin1')),
+        single,
+      ),
+      params,
+    );
     check(fc.property(mutatedLine(real), single), params);
     // Streams: real and mutated lines interleaved through one parser (multi-line state).
     check(
-      fc.property(fc.array(fc.oneof(fc.constantFrom(...real), mutatedLine(real), fc.constant('')), { maxLength: 60 }), (lines) => {
-        const p = prepared.createParser();
-        for (const l of lines) pushChecked(p, l, def.name);
-        flushChecked(p, def.name);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom(...real), mutatedLine(real), fc.constant('')), { maxLength: 60 }),
+        (lines) => {
+          const p = prepared.createParser();
+          for (const l of lines) pushChecked(p, l, def.name);
+          flushChecked(p, def.name);
+        },
+      ),
       { ...params, numRuns: RUNS / 4 },
     );
     // Very long lines around the limit.
     check(
-      fc.property(fc.constantFrom(...real), fc.integer({ min: MAX_LINE_LENGTH - 50, max: MAX_LINE_LENGTH + 50 }), fc.constantFrom('x', '\t', '9', '\\x41'), (l, len, fill) => {
-        const line = (l + fill.repeat(Math.ceil(len / fill.length))).slice(0, len);
-        const p = prepared.createParser();
-        const r = pushChecked(p, line, def.name);
-        if (line.length > MAX_LINE_LENGTH) assert.equal(r.kind === 'error' && r.errorType, 'too_long');
-        flushChecked(p, def.name);
-      }),
+      fc.property(
+        fc.constantFrom(...real),
+        fc.integer({ min: MAX_LINE_LENGTH - 50, max: MAX_LINE_LENGTH + 50 }),
+        fc.constantFrom('x', '\t', '9', '\\x41'),
+        (l, len, fill) => {
+          const line = (l + fill.repeat(Math.ceil(len / fill.length))).slice(0, len);
+          const p = prepared.createParser();
+          const r = pushChecked(p, line, def.name);
+          if (line.length > MAX_LINE_LENGTH) assert.equal(r.kind === 'error' && r.errorType, 'too_long');
+          flushChecked(p, def.name);
+        },
+      ),
       { ...params, numRuns: 40 },
     );
     const huge = pushChecked(prepared.createParser(), real[real.length - 1]! + 'y'.repeat(1 << 20), def.name);
@@ -231,7 +294,10 @@ for (const def of probes) {
     const grew = process.memoryUsage().heapUsed - heap0;
     const last = flushChecked(p, def.name);
     maxFlush = Math.max(maxFlush, size(last));
-    assert.ok(grew < 24 * 1024 * 1024, `${def.name}: heap grew ${(grew / 1048576).toFixed(1)} MiB over ${pushed} lines`);
+    assert.ok(
+      grew < 24 * 1024 * 1024,
+      `${def.name}: heap grew ${(grew / 1048576).toFixed(1)} MiB over ${pushed} lines`,
+    );
     assert.ok(maxFlush < 64 * 1024, `${def.name}: flush() returned ${maxFlush} characters after ${pushed} lines`);
     // And the parser still works after all that.
     const again = prepared.createParser();
@@ -258,28 +324,43 @@ function referenceSplit(text: string, max: number): { lines: string[]; overlong:
 }
 
 void test('line splitter: any chunking gives the same lines as a plain split', () => {
-  const text = fc.array(
-    fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', '\t', '\n', '\xff', '\r'), maxLength: 40 }), fc.constant('\n'), fc.constant('')),
-    { maxLength: 30 },
-  ).map((a) => a.join(''));
+  const text = fc
+    .array(
+      fc.oneof(
+        fc.string({ unit: fc.constantFrom('a', 'b', '\t', '\n', '\xff', '\r'), maxLength: 40 }),
+        fc.constant('\n'),
+        fc.constant(''),
+      ),
+      { maxLength: 30 },
+    )
+    .map((a) => a.join(''));
   check(
-    fc.property(text, fc.array(fc.nat({ max: 50 }), { maxLength: 40 }), fc.integer({ min: 1, max: 30 }), (t, cuts, max) => {
-      const lines: string[] = [];
-      const overlong: number[] = [];
-      const s = new LineSplitter((l) => lines.push(l), (n) => overlong.push(n), max);
-      let at = 0;
-      for (const c of cuts) {
-        if (at >= t.length) break;
-        s.push(t.slice(at, at + c));
-        at += c;
-      }
-      if (at < t.length) s.push(t.slice(at));
-      s.end();
-      const ref = referenceSplit(t, max);
-      assert.deepEqual(lines, ref.lines);
-      assert.equal(overlong.length, ref.overlong);
-      for (const n of overlong) assert.ok(n > max);
-    }),
+    fc.property(
+      text,
+      fc.array(fc.nat({ max: 50 }), { maxLength: 40 }),
+      fc.integer({ min: 1, max: 30 }),
+      (t, cuts, max) => {
+        const lines: string[] = [];
+        const overlong: number[] = [];
+        const s = new LineSplitter(
+          (l) => lines.push(l),
+          (n) => overlong.push(n),
+          max,
+        );
+        let at = 0;
+        for (const c of cuts) {
+          if (at >= t.length) break;
+          s.push(t.slice(at, at + c));
+          at += c;
+        }
+        if (at < t.length) s.push(t.slice(at));
+        s.end();
+        const ref = referenceSplit(t, max);
+        assert.deepEqual(lines, ref.lines);
+        assert.equal(overlong.length, ref.overlong);
+        for (const n of overlong) assert.ok(n > max);
+      },
+    ),
     { seed: SEED, numRuns: 5000, endOnFailure: true },
   );
 });

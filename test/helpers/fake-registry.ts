@@ -37,7 +37,8 @@ class SeqParser implements ProbeParser {
   push(line: string): ParseResult {
     const [tag, seq] = line.split('\t');
     if (tag === 'Attaching') return { kind: 'none' };
-    if (tag !== 'E' || seq === undefined || !/^\d+$/.test(seq)) return { kind: 'error', errorType: 'unknown_tag', message: line };
+    if (tag !== 'E' || seq === undefined || !/^\d+$/.test(seq))
+      return { kind: 'error', errorType: 'unknown_tag', message: line };
     return { kind: 'event', event: connectEvent({ sport: Number(seq) }) };
   }
   flush(): ParseResult {
@@ -55,7 +56,10 @@ function fakeProbe(name: 'soconnect' | 'tcpretrans'): ProbeDefinition {
 
 export const fakeRegistry: Registry = {
   probes: new Map(
-    (['soconnect', 'tcpretrans'] as const).map((n) => [n, { type: n, configSchema: probeConfigSchema, definition: fakeProbe(n) }]),
+    (['soconnect', 'tcpretrans'] as const).map((n) => [
+      n,
+      { type: n, configSchema: probeConfigSchema, definition: fakeProbe(n) },
+    ]),
   ),
   processors: registry.processors,
   exporters: new Map([...registry.exporters, ['capture', captureFactory]]),

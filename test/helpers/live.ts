@@ -15,7 +15,11 @@ export interface LiveResult {
   stderr: string;
 }
 
-export async function runProbeDuring(def: ProbeDefinition, action: () => Promise<void>, settleMs = 500): Promise<LiveResult> {
+export async function runProbeDuring(
+  def: ProbeDefinition,
+  action: () => Promise<void>,
+  settleMs = 500,
+): Promise<LiveResult> {
   const prepared = await def.prepare(await hostContext());
   const child = execa('bpftrace', ['-e', prepared.program], {
     env: prepared.env,

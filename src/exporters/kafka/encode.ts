@@ -92,23 +92,63 @@ export interface EncodeOptions {
   otlp_body: KafkaConfig['otlp_body'];
 }
 
-export function toRecord(e: NetEvent, cfg: EncodeOptions, now: () => bigint = wallClockNanos): KafkaRecord {
-  return {
-    topic: topicFor(cfg.topic, e.type),
-    key: recordKey(e, cfg.key),
-    value: encodeValue(e, cfg.encoding, cfg.otlp_body, now),
-    headers: {
-      [HEADER_EVENT_TYPE]: e.type,
+/** Topic and headers per event type and encoding: built once, shared (frozen) by every record. */
+interface TypeConst {
+  topic: string;
+  headers: Readonly<Record<string, string>>;
+  headerBytes: number;
+  template: string;
+  encoding: Encoding;
+}
+const typeConsts = new WeakMap<EncodeOptions, Map<string, TypeConst>>();
+
+function typeConst(type: NetEvent['type'], cfg: EncodeOptions): TypeConst {
+  let byType = typeConsts.get(cfg);
+  if (byType === undefined) typeConsts.set(cfg, (byType = new Map<string, TypeConst>()));
+  // the options object may be reused with other values (tests): check what the cached entry was built from
+  let c = byType.get(type);
+  if (c === undefined || c.template !== cfg.topic || c.encoding !== cfg.encoding) {
+    const headers = Object.freeze({
+      [HEADER_EVENT_TYPE]: type,
       [HEADER_SCHEMA_VERSION]: String(SCHEMA_VERSION),
       [HEADER_CONTENT_TYPE]: CONTENT_TYPES[cfg.encoding],
-    },
+    });
+    c = {
+      topic: topicFor(cfg.topic, type),
+      headers,
+      headerBytes: headersSize(headers),
+      template: cfg.topic,
+      encoding: cfg.encoding,
+    };
+    byType.set(type, c);
+  }
+  return c;
+}
+
+function headersSize(headers: Readonly<Record<string, string>>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
+}
+
+export function toRecord(e: NetEvent, cfg: EncodeOptions, now: () => bigint = wallClockNanos): KafkaRecord {
+  const c = typeConst(e.type, cfg);
+  return {
+    topic: c.topic,
+    key: recordKey(e, cfg.key),
+    value: encodeValue(e, cfg.encoding, cfg.otlp_body, now),
+    headers: c.headers,
     timestampMs: Number(e.timeUnixNano / 1_000_000n),
   };
 }
 
 /** Bytes a record takes against max_message_bytes (key + value + headers + record overhead). */
 export function recordSize(r: KafkaRecord): number {
-  let n = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 32;
-  for (const [k, v] of Object.entries(r.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
-  return n;
+  const n = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 32;
+  return n + headersSize(r.headers);
+}
+
+/** recordSize(toRecord(e, cfg)) for a record just made by toRecord (headers known from its type). */
+export function encodedRecordSize(e: NetEvent, r: KafkaRecord, cfg: EncodeOptions): number {
+  return r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 32 + typeConst(e.type, cfg).headerBytes;
 }

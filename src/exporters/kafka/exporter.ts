@@ -42,7 +42,7 @@ import {
   type ProducerClientOptions,
 } from './client.js';
 import type { KafkaConfig } from './config.js';
-import { recordSize, toRecord } from './encode.js';
+import { encodedRecordSize, toRecord } from './encode.js';
 
 export type RecordOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
 
@@ -211,8 +211,20 @@ export class KafkaExporter implements Exporter {
     return redact(e instanceof Error ? e.message : String(e), this.secrets);
   }
 
-  private count(records: readonly KafkaRecord[], outcome: RecordOutcome): void {
-    for (const r of records) this.records.inc({ exporter: this.ctx.id, topic: r.topic, outcome });
+  /** Counts records per topic (one counter update per topic, not per record). */
+  private count(records: readonly KafkaRecord[], outcome: RecordOutcome, bytes = false): void {
+    const perTopic = new Map<string, { n: number; bytes: number }>();
+    for (const r of records) {
+      const t = perTopic.get(r.topic);
+      if (t) {
+        t.n++;
+        t.bytes += r.value.length;
+      } else perTopic.set(r.topic, { n: 1, bytes: r.value.length });
+    }
+    for (const [topic, t] of perTopic) {
+      this.records.inc({ exporter: this.ctx.id, topic, outcome }, t.n);
+      if (bytes) this.bytes.inc({ exporter: this.ctx.id, topic }, t.bytes);
+    }
   }
 
   async export(batch: readonly NetEvent[]): Promise<ExportResult> {
@@ -244,7 +256,7 @@ export class KafkaExporter implements Exporter {
         if (problems.length < 3) problems.push(`cannot encode a ${e.type} event: ${this.message(err)}`);
         continue;
       }
-      const size = recordSize(r);
+      const size = encodedRecordSize(e, r, this.cfg);
       if (size > this.cfg.max_message_bytes) {
         unsendable++;
         this.count([r], 'dropped');
@@ -294,10 +306,7 @@ export class KafkaExporter implements Exporter {
             ...(start > 0 ? { delivered: start } : {}),
           };
         }
-        for (const r of chunk) {
-          this.records.inc({ exporter: this.ctx.id, topic: r.topic, outcome: 'sent' });
-          this.bytes.inc({ exporter: this.ctx.id, topic: r.topic }, r.value.length);
-        }
+        this.count(chunk, 'sent', true);
         start = end;
       }
     }

@@ -3,6 +3,7 @@
  * with kafkajs's own error objects, outcome mapping and secret handling with
  * a scripted ProducerClient.
  */
+import { registry } from '../../registry.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -391,7 +392,7 @@ void test('pipelines/kafka.yaml loads: five probes, json, brokers from KAFKA_BRO
       { configSchema: probeConfigSchema },
     ]),
   );
-  const catalog = { probes, processors: new Map(), exporters: new Map([['kafka', kafkaExporterFactory]]) };
+  const catalog = { probes, processors: registry.processors, exporters: new Map([['kafka', kafkaExporterFactory]]) };
   const file = join(repoRoot(), 'pipelines', 'kafka.yaml');
   for (const [env, brokers] of [
     [{}, ['localhost:9092']],

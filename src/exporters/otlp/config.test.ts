@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { registry } from '../../registry.js';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadConfigFile, type ComponentCatalog } from '../../config/load.js';
@@ -49,7 +50,7 @@ test('strict: unknown keys, unbounded dimensions by typo, bad headers and half m
 
 const catalog: ComponentCatalog = {
   probes: new Map(EVENT_TYPES.map((t) => [t, { configSchema: probeConfigSchema }])),
-  processors: new Map(),
+  processors: registry.processors,
   exporters: new Map([['otlp', otlpExporterFactory]]),
 };
 
@@ -61,7 +62,7 @@ test('pipelines/otlp.yaml: all five probes into the otlp exporter, endpoint from
   assert.ok(withEnv.ok, JSON.stringify(!withEnv.ok && withEnv.errors));
   assert.deepEqual(withEnv.config.pipelines.get('otlp'), {
     probes: [...EVENT_TYPES],
-    processors: [],
+    processors: ['process', 'container', 'k8s', 'peer'],
     exporters: ['otlp'],
   });
   const exp = withEnv.config.exporters.get('otlp')!;

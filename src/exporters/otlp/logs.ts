@@ -41,7 +41,7 @@ export function buildLogRecord(
     eventName: `netspan.${e.type}`,
     resource,
     instrumentationScope: scope,
-    attributes: { ...record },
+    attributes: Object.assign({}, record), // not a spread: slow on Node 20's V8
     droppedAttributesCount: 0,
   };
 }

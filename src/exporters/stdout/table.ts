@@ -17,7 +17,6 @@ function endpoint(addr: string | undefined, port: number | undefined): string {
 
 /** Control characters are shown escaped so a hostile name can't garble the terminal. */
 function safe(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -12,20 +12,26 @@ export const GETHOSTLATENCY_ENV: Record<string, string> = { BPFTRACE_STRLEN: '12
 
 export function substituteLibc(program: string, libcPath: string): string {
   if (!libcPath.startsWith('/') || /[\s:"]/.test(libcPath)) {
-    throw new Error(`gethostlatency: unusable libc path ${JSON.stringify(libcPath)} (need an absolute path without spaces or ':')`);
+    throw new Error(
+      `gethostlatency: unusable libc path ${JSON.stringify(libcPath)} (need an absolute path without spaces or ':')`,
+    );
   }
   return program.replaceAll('__LIBC__', libcPath);
 }
 
 export const gethostlatencyProbe: ProbeDefinition = {
   name: 'gethostlatency',
-  description: 'libc resolver calls (getaddrinfo, gethostbyname, gethostbyname2): host, latency, result and resolved addresses',
+  description:
+    'libc resolver calls (getaddrinfo, gethostbyname, gethostbyname2): host, latency, result and resolved addresses',
   async prepare(host) {
     const text = await readProbeProgram('gethostlatency');
     const program = substituteLibc(text, host.libcPath);
     const hooks: Hook[] = [];
     for (const symbol of RESOLVER_FUNCS) {
-      hooks.push({ kind: 'uprobe', binary: host.libcPath, symbol }, { kind: 'uretprobe', binary: host.libcPath, symbol });
+      hooks.push(
+        { kind: 'uprobe', binary: host.libcPath, symbol },
+        { kind: 'uretprobe', binary: host.libcPath, symbol },
+      );
     }
     return {
       program,

@@ -24,7 +24,14 @@ async function withResolverNs<T>(fn: (ns: string) => Promise<T>): Promise<T> {
     await mkdir(etc, { recursive: true });
     await writeFile(
       join(etc, 'hosts'),
-      ['127.0.0.1 localhost', '10.201.0.5 payments.test', 'fd00:201::5 payments.test', '10.201.0.6 ledger.test', `10.201.0.7 ${LONG_NAME}`, ''].join('\n'),
+      [
+        '127.0.0.1 localhost',
+        '10.201.0.5 payments.test',
+        'fd00:201::5 payments.test',
+        '10.201.0.6 ledger.test',
+        `10.201.0.7 ${LONG_NAME}`,
+        '',
+      ].join('\n'),
     );
     await writeFile(join(etc, 'nsswitch.conf'), 'hosts: files\n');
     await execa('ip', ['netns', 'add', ns], { timeout: 10_000, stdin: 'ignore' });
@@ -43,7 +50,11 @@ interface Resolved {
 }
 
 async function inNs(ns: string, cmd: string, args: string[]): Promise<Resolved> {
-  const r = await execa('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: 20_000, stdin: 'ignore', cwd: repoRoot() });
+  const r = await execa('ip', ['netns', 'exec', ns, cmd, ...args], {
+    timeout: 20_000,
+    stdin: 'ignore',
+    cwd: repoRoot(),
+  });
   return JSON.parse(String(r.stdout).trim().split('\n').pop() ?? '') as Resolved;
 }
 
@@ -64,18 +75,24 @@ void test('gethostlatency live: getaddrinfo / gethostbyname / gethostbyname2 fro
     });
     assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr:\n${live.stderr}`);
     // The fixture itself saw what the hosts file says.
-    assert.deepEqual(gai.results.map((r) => r.ok), [true, false, true]);
+    assert.deepEqual(
+      gai.results.map((r) => r.ok),
+      [true, false, true],
+    );
     assert.deepEqual([...new Set(gai.results[0]!.addresses)].sort(), ['10.201.0.5', 'fd00:201::5']);
 
     const mine = (pid: number): GetHostLatencyEvent[] =>
       live.events.filter((e): e is GetHostLatencyEvent => e.type === 'gethostlatency' && e.pid === pid);
 
     const g = mine(gai.pid);
-    assert.deepEqual(g.map((e) => [e.func, e.host, e.result]), [
-      ['getaddrinfo', 'payments.test', 'OK'],
-      ['getaddrinfo', 'nosuch.test', 'EAI_NONAME'],
-      ['getaddrinfo', LONG_NAME, 'OK'],
-    ]);
+    assert.deepEqual(
+      g.map((e) => [e.func, e.host, e.result]),
+      [
+        ['getaddrinfo', 'payments.test', 'OK'],
+        ['getaddrinfo', 'nosuch.test', 'EAI_NONAME'],
+        ['getaddrinfo', LONG_NAME, 'OK'],
+      ],
+    );
     assert.deepEqual([...g[0]!.addresses].sort(), ['10.201.0.5', 'fd00:201::5']);
     assert.equal(g[0]!.addresses.length, 2, 'one entry per address (socket types deduplicated)');
     assert.deepEqual(g[1]!.addresses, []);

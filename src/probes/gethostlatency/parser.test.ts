@@ -17,14 +17,18 @@ async function testdata(name: string): Promise<string[]> {
   return text.split('\n');
 }
 
-function run(lines: string[], parser: ProbeParser = createGetHostLatencyParser(clock)): { events: GetHostLatencyEvent[]; results: ParseResult[] } {
+function run(
+  lines: string[],
+  parser: ProbeParser = createGetHostLatencyParser(clock),
+): { events: GetHostLatencyEvent[]; results: ParseResult[] } {
   const results = lines.map((l) => parser.push(l));
   results.push(parser.flush());
   const events = results.flatMap((r) => (r.kind === 'event' ? [r.event as GetHostLatencyEvent] : []));
   return { events, results };
 }
 
-const errorsOf = (results: ParseResult[]): string[] => results.flatMap((r) => (r.kind === 'error' ? [`${r.errorType}: ${r.message}`] : []));
+const errorsOf = (results: ParseResult[]): string[] =>
+  results.flatMap((r) => (r.kind === 'error' ? [`${r.errorType}: ${r.message}`] : []));
 const pad = (s: string, n: number): string => s + '\\x00'.repeat(n - s.length);
 
 test('recorded: hostile host names through real bpftrace (quotes, control chars, non-UTF-8, 255/300 bytes)', async () => {
@@ -61,7 +65,10 @@ test('recorded: hostile host names through real bpftrace (quotes, control chars,
     host: 'payments.test',
     addresses: ['fd00:201::5', '10.201.0.5'],
   });
-  assert.deepEqual(events.map((e) => e.pid), [...Array<number>(10).fill(29599), 29688, 29777]);
+  assert.deepEqual(
+    events.map((e) => e.pid),
+    [...Array<number>(10).fill(29599), 29688, 29777],
+  );
 });
 
 test('recorded: busy machine with interleaved lookups of several threads', async () => {
@@ -73,7 +80,10 @@ test('recorded: busy machine with interleaved lookups of several threads', async
   // H 19954, H 19952, A 19952, L 19952, A 19954, L 19954: joined by <start, tid>, not by arrival.
   const a = events.find((e) => e.tid === 19954)!;
   const b = events.find((e) => e.tid === 19952)!;
-  assert.deepEqual([a.host, a.comm, a.addresses, a.latencyNs, a.pid], ['127.0.0.1', 'rdk:broker3', ['127.0.0.1'], 203285, 19949]);
+  assert.deepEqual(
+    [a.host, a.comm, a.addresses, a.latencyNs, a.pid],
+    ['127.0.0.1', 'rdk:broker3', ['127.0.0.1'], 203285, 19949],
+  );
   assert.deepEqual([b.host, b.comm, b.addresses, b.latencyNs], ['127.0.0.1', 'rdk:broker1', ['127.0.0.1'], 74884]);
   const v6 = events.find((e) => e.comm === 'blk6refused')!;
   assert.deepEqual(v6.addresses, ['fd00:10:200:79::2']);
@@ -97,20 +107,29 @@ test('lines of one lookup in any order; M needed only when the first chunk is fu
   const r = p.push(`H\t100\t8\t${pad('api.test', 128)}`);
   assert.equal(r.kind, 'event');
   const ev = (r as { event: GetHostLatencyEvent }).event;
-  assert.deepEqual([ev.host, ev.addresses, ev.pid, ev.tid, ev.cgroupId, ev.comm, ev.latencyNs, ev.timeUnixNano], ['api.test', ['10.201.0.5'], 7, 8, 42, 'curl', 5000, OFFSET + 100n]);
+  assert.deepEqual(
+    [ev.host, ev.addresses, ev.pid, ev.tid, ev.cgroupId, ev.comm, ev.latencyNs, ev.timeUnixNano],
+    ['api.test', ['10.201.0.5'], 7, 8, 42, 'curl', 5000, OFFSET + 100n],
+  );
 
   const full = 'h'.repeat(128);
   assert.equal(p.push(`H\t200\t9\t${full}`).kind, 'none');
   assert.equal(p.push('L\t200\t9\t9\t0\tx\tgethostbyname\t1\t-1\t0').kind, 'none', 'waits for M');
   const r2 = p.push(`M\t200\t9\t${pad('tail', 127)}`);
   assert.equal(r2.kind, 'event');
-  assert.deepEqual([(r2 as { event: GetHostLatencyEvent }).event.host, (r2 as { event: GetHostLatencyEvent }).event.result], [`${full}tail`, 'NULL']);
+  assert.deepEqual(
+    [(r2 as { event: GetHostLatencyEvent }).event.host, (r2 as { event: GetHostLatencyEvent }).event.result],
+    [`${full}tail`, 'NULL'],
+  );
 
   // A UTF-8 character split across the two chunks is joined before decoding.
   assert.equal(p.push(`H\t300\t9\t${'a'.repeat(127)}\\xc3`).kind, 'none');
   assert.equal(p.push('M\t300\t9\t\\xa9').kind, 'none');
   const r3 = p.push('L\t300\t9\t9\t0\tx\tgetaddrinfo\t1\t-3\t0');
-  assert.deepEqual([(r3 as { event: GetHostLatencyEvent }).event.host, (r3 as { event: GetHostLatencyEvent }).event.result], [`${'a'.repeat(127)}é`, 'EAI_AGAIN']);
+  assert.deepEqual(
+    [(r3 as { event: GetHostLatencyEvent }).event.host, (r3 as { event: GetHostLatencyEvent }).event.result],
+    [`${'a'.repeat(127)}é`, 'EAI_AGAIN'],
+  );
 });
 
 test('addresses: deduplicated in order, IPv6 text form, bounded', () => {
@@ -125,8 +144,14 @@ test('addresses: deduplicated in order, IPv6 text form, bounded', () => {
   assert.equal(ipv4FromLeU32(16777343), '127.0.0.1');
   assert.equal(ipv6FromLeU32(0, 0, 0, 0x01000000), '::1');
   assert.equal(ipv6FromLeU32(0, 0, 0xffff0000, 0x0100007f), '::ffff:127.0.0.1');
-  assert.equal(formatIPv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])), '2001:db8::1:0:0:1');
-  assert.equal(formatIPv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1])), '2001:db8:1:0:1:1:1:1');
+  assert.equal(
+    formatIPv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])),
+    '2001:db8::1:0:0:1',
+  );
+  assert.equal(
+    formatIPv6(Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1])),
+    '2001:db8:1:0:1:1:1:1',
+  );
   assert.equal(formatIPv6(new Uint8Array(16)), '::');
 });
 
@@ -181,7 +206,10 @@ test('state is bounded: lookups that never finish are evicted oldest-first', () 
   assert.equal((r as { event: GetHostLatencyEvent }).event.host, 'stuck');
   const f = p.flush();
   assert.equal(f.kind, 'event', 'flush emits the lookup that has its L line');
-  assert.deepEqual([(f as { event: GetHostLatencyEvent }).event.host, (f as { event: GetHostLatencyEvent }).event.timeUnixNano], ['', OFFSET]);
+  assert.deepEqual(
+    [(f as { event: GetHostLatencyEvent }).event.host, (f as { event: GetHostLatencyEvent }).event.timeUnixNano],
+    ['', OFFSET],
+  );
   assert.deepEqual(p.flush(), { kind: 'none' });
 });
 

@@ -89,7 +89,21 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
       bytes.set(c1);
       bytes.set(p.chunk2, c1.length);
     }
-    return { ...p.end!, host: utf8.decode(bytes), addresses: p.addrs };
+    // An explicit literal (same key order as the spread it replaces): spreads are slow on Node 20's V8.
+    const e = p.end!;
+    return {
+      type: 'gethostlatency',
+      timeUnixNano: e.timeUnixNano,
+      pid: e.pid,
+      tid: e.tid,
+      comm: e.comm,
+      cgroupId: e.cgroupId,
+      func: e.func,
+      latencyNs: e.latencyNs,
+      result: e.result,
+      host: utf8.decode(bytes),
+      addresses: p.addrs,
+    };
   };
 
   const finish = (key: string, p: Pending): ParseResult => {
@@ -127,7 +141,9 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
         case 'A': {
           const fam = f[3];
           if (!((fam === '4' && f.length === 5) || (fam === '6' && f.length === 8))) {
-            return fam === '4' || fam === '6' ? err('field_count', `A record with ${f.length} fields`) : err('bad_value', `A record family ${String(fam)}`);
+            return fam === '4' || fam === '6'
+              ? err('field_count', `A record with ${f.length} fields`)
+              : err('bad_value', `A record family ${String(fam)}`);
           }
           const key = keyOf(f[1]!, f[2]!);
           if (key === undefined) return err('bad_number', 'A record start/tid not numeric');
@@ -159,7 +175,15 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
           const latencyNs = parseUint(f[7]!);
           const ret = parseInt32(f[8]!);
           const naddr = parseUint(f[9]!);
-          if (start === undefined || Number.isNaN(pid) || Number.isNaN(tid) || Number.isNaN(cgroupId) || Number.isNaN(latencyNs) || Number.isNaN(ret) || Number.isNaN(naddr)) {
+          if (
+            start === undefined ||
+            Number.isNaN(pid) ||
+            Number.isNaN(tid) ||
+            Number.isNaN(cgroupId) ||
+            Number.isNaN(latencyNs) ||
+            Number.isNaN(ret) ||
+            Number.isNaN(naddr)
+          ) {
             return err('bad_number', 'L record numeric field');
           }
           const func = f[6]!;

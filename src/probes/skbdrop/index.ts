@@ -11,7 +11,8 @@ export function dropFilter(table: DropReasonTable): string {
 
 export const skbdropProbe: ProbeDefinition = {
   name: 'skbdrop',
-  description: 'packets dropped by the kernel (skb:kfree_skb) with drop reason, location, kernel stack and IP addresses/ports',
+  description:
+    'packets dropped by the kernel (skb:kfree_skb) with drop reason, location, kernel stack and IP addresses/ports',
   async prepare(host) {
     // One small read of the tracepoint format file (~6 KB): the reason names of the running kernel.
     const table = await readDropReasonTable(host.tracefs);

@@ -30,7 +30,10 @@ print('done')
 `;
 
 async function sh(args: string[], input?: string): Promise<void> {
-  await execa(args[0]!, args.slice(1), { timeout: 10_000, ...(input !== undefined ? { input } : { stdin: 'ignore' as const }) });
+  await execa(args[0]!, args.slice(1), {
+    timeout: 10_000,
+    ...(input !== undefined ? { input } : { stdin: 'ignore' as const }),
+  });
 }
 
 test('skbdrop live: NO_SOCKET (UDP, UDP6, TCP) and NETFILTER_DROP in a private namespace', async () => {
@@ -44,14 +47,26 @@ test('skbdrop live: NO_SOCKET (UDP, UDP6, TCP) and NETFILTER_DROP in a private n
       `table inet netspan_skbdrop_test {\n chain input {\n  type filter hook input priority 0; policy accept;\n  udp dport ${base + 3} drop\n }\n}\n`,
     );
     const live = await runProbeDuring(skbdropProbe, async () => {
-      const r = await execa('ip', ['netns', 'exec', ns, 'python3', '-c', SENDER, String(base)], { timeout: 15_000, stdin: 'ignore' });
+      const r = await execa('ip', ['netns', 'exec', ns, 'python3', '-c', SENDER, String(base)], {
+        timeout: 15_000,
+        stdin: 'ignore',
+      });
       assert.equal(String(r.stdout).trim(), 'done');
     });
     assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr:\n${live.stderr}`);
     const mine = live.events.filter(
       (e): e is SkbDropEvent => e.type === 'skbdrop' && e.dport !== undefined && e.dport > base && e.dport < base + 12,
     );
-    const row = (e: SkbDropEvent): unknown[] => [e.reason, e.protocol, e.family, e.saddr, e.daddr, e.l4Protocol, e.sport, e.dport];
+    const row = (e: SkbDropEvent): unknown[] => [
+      e.reason,
+      e.protocol,
+      e.family,
+      e.saddr,
+      e.daddr,
+      e.l4Protocol,
+      e.sport,
+      e.dport,
+    ];
     assert.deepEqual(mine.map(row), [
       ['NO_SOCKET', 'IPv4', 'ipv4', '10.201.0.1', '10.201.0.1', 'UDP', base, base + 1],
       ['NETFILTER_DROP', 'IPv4', 'ipv4', '10.201.0.1', '10.201.0.1', 'UDP', base, base + 3],
@@ -65,7 +80,10 @@ test('skbdrop live: NO_SOCKET (UDP, UDP6, TCP) and NETFILTER_DROP in a private n
     assert.match(tcp.location, /^tcp_v4_rcv\+\d+$/);
     for (const e of mine) {
       assert.ok(e.stack.length >= 5, `stack of ${e.reason}: ${e.stack.join(' | ')}`);
-      assert.ok(e.stack.every((f) => /^[\w.$]+\+\d+$/.test(f)), e.stack.join(' | '));
+      assert.ok(
+        e.stack.every((f) => /^[\w.$]+\+\d+$/.test(f)),
+        e.stack.join(' | '),
+      );
       assert.ok(e.stack.includes(e.location), `${e.location} in its stack`);
       const skew = Number(e.timeUnixNano / 1_000_000n) - Date.now();
       assert.ok(Math.abs(skew) < 120_000, `timestamp off by ${skew} ms`);

@@ -39,9 +39,10 @@ function run(lines: string[], parser: ProbeParser): { events: SkbDropEvent[]; re
   results.push(parser.flush());
   return { events: results.flatMap((r) => (r.kind === 'event' ? [r.event as SkbDropEvent] : [])), results };
 }
-const errorsOf = (results: ParseResult[]): string[] => results.flatMap((r) => (r.kind === 'error' ? [`${r.errorType}: ${r.message}`] : []));
+const errorsOf = (results: ParseResult[]): string[] =>
+  results.flatMap((r) => (r.kind === 'error' ? [`${r.errorType}: ${r.message}`] : []));
 
-test('reason table from this machine\'s kfree_skb format file (6.18)', async () => {
+test("reason table from this machine's kfree_skb format file (6.18)", async () => {
   const t = parseDropReasonFormat(await testdata('kfree_skb.format.6.18'));
   assert.equal(t.names.size, 127);
   assert.equal(t.names.get(2), 'NOT_SPECIFIED');
@@ -64,47 +65,134 @@ format:
 
 print fmt: "reason: %s", __print_symbolic(REC->reason, { 0, "SKB_NOT_DROPPED_YET" }, { 1, "SKB_CONSUMED" }, { 2, "SKB_DROP_REASON_NOT_SPECIFIED" }, { 0x3, "SKB_DROP_REASON_NO_SOCKET" }, { 9, "CONSUMED" })`;
   const t = parseDropReasonFormat(fmt);
-  assert.deepEqual([...t.names], [[0, 'NOT_DROPPED_YET'], [1, 'CONSUMED'], [2, 'NOT_SPECIFIED'], [3, 'NO_SOCKET'], [9, 'CONSUMED']]);
+  assert.deepEqual(
+    [...t.names],
+    [
+      [0, 'NOT_DROPPED_YET'],
+      [1, 'CONSUMED'],
+      [2, 'NOT_SPECIFIED'],
+      [3, 'NO_SOCKET'],
+      [9, 'CONSUMED'],
+    ],
+  );
   // Non-drops below the first real reason are cut by ">=", others listed explicitly.
   assert.equal(t.minDropReason, 2);
   assert.deepEqual(t.nonDrops, [9]);
   assert.equal(dropFilter(t), 'args->reason >= 2 && args->reason != 9');
-  assert.throws(() => parseDropReasonFormat('name: kfree_skb\nformat:\n\tfield:void * location;\n'), /no "reason" field/);
-  assert.throws(() => parseDropReasonFormat('\tfield:u32 reason;\toffset:1;\nprint fmt: "%d", REC->reason'), /no __print_symbolic/);
+  assert.throws(
+    () => parseDropReasonFormat('name: kfree_skb\nformat:\n\tfield:void * location;\n'),
+    /no "reason" field/,
+  );
+  assert.throws(
+    () => parseDropReasonFormat('\tfield:u32 reason;\toffset:1;\nprint fmt: "%d", REC->reason'),
+    /no __print_symbolic/,
+  );
   assert.equal(dropReasonName(t.names, 3), 'NO_SOCKET');
   assert.equal(dropReasonName(t.names, 77), 'UNKNOWN_77');
   assert.equal(dropReasonName(t.names, 0x30005), 'SUBSYS_3_5');
 });
 
 test('recorded: NO_SOCKET (UDP v4/v6, TCP) and NETFILTER_DROP in a private namespace', async () => {
-  const { events, results } = run((await testdata('recorded-ns.txt')).split('\n'), createSkbDropParser(clock, await reasons()));
+  const { events, results } = run(
+    (await testdata('recorded-ns.txt')).split('\n'),
+    createSkbDropParser(clock, await reasons()),
+  );
   assert.deepEqual(errorsOf(results), []);
   const text = await testdata('recorded-ns.txt');
   assert.equal(events.length, text.split('\n').filter((l) => l.startsWith('D\t')).length);
   const mine = events.filter((e) => e.sport !== undefined && e.sport >= 40200 && e.sport < 40300);
   assert.deepEqual(
-    mine.map((e) => [e.reason, e.protocol, e.family, e.saddr, e.daddr, e.l4Protocol, e.sport, e.dport, e.location, e.stack.length, e.comm, e.pid]),
+    mine.map((e) => [
+      e.reason,
+      e.protocol,
+      e.family,
+      e.saddr,
+      e.daddr,
+      e.l4Protocol,
+      e.sport,
+      e.dport,
+      e.location,
+      e.stack.length,
+      e.comm,
+      e.pid,
+    ]),
     [
-      ['NO_SOCKET', 'IPv4', 'ipv4', '10.201.0.1', '10.201.0.1', 'UDP', 40200, 40201, '__udp4_lib_rcv+1212', 21, 'python3', 29991],
+      [
+        'NO_SOCKET',
+        'IPv4',
+        'ipv4',
+        '10.201.0.1',
+        '10.201.0.1',
+        'UDP',
+        40200,
+        40201,
+        '__udp4_lib_rcv+1212',
+        21,
+        'python3',
+        29991,
+      ],
       ['NO_SOCKET', 'IPv6', 'ipv6', '::1', '::1', 'UDP', 40210, 40211, '__udp6_lib_rcv+225', 22, 'python3', 29991],
-      ['NETFILTER_DROP', 'IPv4', 'ipv4', '10.201.0.1', '10.201.0.1', 'UDP', 40200, 40203, 'nft_do_chain+1000', 22, 'python3', 29991],
-      ['NO_SOCKET', 'IPv4', 'ipv4', '10.201.0.1', '10.201.0.1', 'TCP', 40220, 40221, 'tcp_v4_rcv+145', 24, 'python3', 29991],
+      [
+        'NETFILTER_DROP',
+        'IPv4',
+        'ipv4',
+        '10.201.0.1',
+        '10.201.0.1',
+        'UDP',
+        40200,
+        40203,
+        'nft_do_chain+1000',
+        22,
+        'python3',
+        29991,
+      ],
+      [
+        'NO_SOCKET',
+        'IPv4',
+        'ipv4',
+        '10.201.0.1',
+        '10.201.0.1',
+        'TCP',
+        40220,
+        40221,
+        'tcp_v4_rcv+145',
+        24,
+        'python3',
+        29991,
+      ],
     ],
   );
   const nf = mine[2]!;
-  assert.deepEqual(nf.stack.slice(0, 5), ['sk_skb_reason_drop+144', 'nft_do_chain+1000', 'nft_do_chain_inet+67', 'nf_hook_slow+67', 'ip_local_deliver+213']);
+  assert.deepEqual(nf.stack.slice(0, 5), [
+    'sk_skb_reason_drop+144',
+    'nft_do_chain+1000',
+    'nft_do_chain_inet+67',
+    'nf_hook_slow+67',
+    'ip_local_deliver+213',
+  ]);
   assert.equal(nf.stack[nf.stack.length - 1], 'entry_SYSCALL_64_after_hwframe+118');
   assert.equal(nf.timeUnixNano, OFFSET + 1982108530584n);
   assert.equal(nf.tid, 29991);
   assert.equal(nf.cgroupId, 1);
   // Other drops on the machine meanwhile, with their kernel names.
-  assert.deepEqual([...new Set(events.map((e) => e.reason))].sort(), ['NETFILTER_DROP', 'NO_SOCKET', 'QUEUE_PURGE', 'TCP_OLD_DATA']);
+  assert.deepEqual([...new Set(events.map((e) => e.reason))].sort(), [
+    'NETFILTER_DROP',
+    'NO_SOCKET',
+    'QUEUE_PURGE',
+    'TCP_OLD_DATA',
+  ]);
   const ks = events.find((e) => e.comm === 'ksoftirqd/1')!;
-  assert.deepEqual([ks.reason, ks.location, ks.l4Protocol, ks.saddr], ['TCP_OLD_DATA', 'tcp_rcv_established+766', 'TCP', '127.0.0.1']);
+  assert.deepEqual(
+    [ks.reason, ks.location, ks.l4Protocol, ks.saddr],
+    ['TCP_OLD_DATA', 'tcp_rcv_established+766', 'TCP', '127.0.0.1'],
+  );
 });
 
 test('recorded: loopback capture', async () => {
-  const { events, results } = run((await testdata('recorded-loopback.txt')).split('\n'), createSkbDropParser(clock, await reasons()));
+  const { events, results } = run(
+    (await testdata('recorded-loopback.txt')).split('\n'),
+    createSkbDropParser(clock, await reasons()),
+  );
   assert.deepEqual(errorsOf(results), []);
   const mine = events.filter((e) => e.dport === 9);
   assert.deepEqual(
@@ -118,7 +206,10 @@ test('recorded: loopback capture', async () => {
   assert.ok(mine[2]!.sport! > 1024);
   // An IPv6 multicast listener report dropped for lack of a route: next header is hop-by-hop, no ports.
   const mld = events.find((e) => e.reason === 'IP_INNOROUTES')!;
-  assert.deepEqual([mld.saddr, mld.daddr, mld.l4Protocol, mld.sport, mld.location], ['fe80::e44d:dbff:fe2e:3d58', 'ff02::16', 'HOPOPT', undefined, 'ip6_pkt_discard+17']);
+  assert.deepEqual(
+    [mld.saddr, mld.daddr, mld.l4Protocol, mld.sport, mld.location],
+    ['fe80::e44d:dbff:fe2e:3d58', 'ff02::16', 'HOPOPT', undefined, 'ip6_pkt_discard+17'],
+  );
 });
 
 const comm = 'evil\\x09\\x0a"\\\\x00\\x00'; // %r text: tab, newline, quote, one backslash, NULs
@@ -144,8 +235,14 @@ test('framing: header, frames, end marker; addresses absent for non-IP', async (
     },
   ]);
   // ICMP: addresses, no ports; unknown reason number.
-  const icmp = run([hdr('300\t2048\tip_rcv_core\t4\t1\t\\x0a\\xc9\\x00\\x01\\x0a\\xc9\\x00\\x02\t-'), ...frames, 'E'], p).events[0]!;
-  assert.deepEqual([icmp.reason, icmp.saddr, icmp.daddr, icmp.l4Protocol, icmp.sport, icmp.dport, icmp.location], ['UNKNOWN_300', '10.201.0.1', '10.201.0.2', 'ICMP', undefined, undefined, 'ip_rcv_core+55']);
+  const icmp = run(
+    [hdr('300\t2048\tip_rcv_core\t4\t1\t\\x0a\\xc9\\x00\\x01\\x0a\\xc9\\x00\\x02\t-'), ...frames, 'E'],
+    p,
+  ).events[0]!;
+  assert.deepEqual(
+    [icmp.reason, icmp.saddr, icmp.daddr, icmp.l4Protocol, icmp.sport, icmp.dport, icmp.location],
+    ['UNKNOWN_300', '10.201.0.1', '10.201.0.2', 'ICMP', undefined, undefined, 'ip_rcv_core+55'],
+  );
   assert.equal(ethertypeName(0x8100), '0x8100');
   assert.equal(ethertypeName(0), '0x0000');
 });

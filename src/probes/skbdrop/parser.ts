@@ -26,9 +26,30 @@ import { dropReasonName } from './reasons.js';
 export const MAX_FRAMES = 128;
 
 const IP_PROTOCOLS: Record<number, string> = {
-  0: 'HOPOPT', 1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP', 33: 'DCCP', 41: 'IPv6', 43: 'IPv6-Route',
-  44: 'IPv6-Frag', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMPv6', 59: 'IPv6-NoNxt', 60: 'IPv6-Opts', 103: 'PIM',
-  112: 'VRRP', 115: 'L2TP', 132: 'SCTP', 136: 'UDPLite', 137: 'MPLS-in-IP', 143: 'Ethernet', 255: 'RAW',
+  0: 'HOPOPT',
+  1: 'ICMP',
+  2: 'IGMP',
+  4: 'IPIP',
+  6: 'TCP',
+  17: 'UDP',
+  33: 'DCCP',
+  41: 'IPv6',
+  43: 'IPv6-Route',
+  44: 'IPv6-Frag',
+  47: 'GRE',
+  50: 'ESP',
+  51: 'AH',
+  58: 'ICMPv6',
+  59: 'IPv6-NoNxt',
+  60: 'IPv6-Opts',
+  103: 'PIM',
+  112: 'VRRP',
+  115: 'L2TP',
+  132: 'SCTP',
+  136: 'UDPLite',
+  137: 'MPLS-in-IP',
+  143: 'Ethernet',
+  255: 'RAW',
 };
 /** Protocols whose header starts with 16-bit source and destination ports (the BPF side reads ports only for these). */
 const PORT_PROTOCOLS = new Set([6, 17, 33, 132, 136]);
@@ -79,7 +100,14 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
     const cgroupId = parseUint(f[4]!);
     const reason = parseUint(f[6]!);
     const ethertype = parseUint(f[7]!);
-    if (nsecs === undefined || Number.isNaN(pid) || Number.isNaN(tid) || Number.isNaN(cgroupId) || Number.isNaN(reason) || !(ethertype <= 0xffff)) {
+    if (
+      nsecs === undefined ||
+      Number.isNaN(pid) ||
+      Number.isNaN(tid) ||
+      Number.isNaN(cgroupId) ||
+      Number.isNaN(reason) ||
+      !(ethertype <= 0xffff)
+    ) {
       return err('bad_number', 'D record numeric field');
     }
     const comm = decodeComm(f[5]!);
@@ -100,7 +128,8 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
     };
     const l3 = f[9]!;
     if (l3 === '-') {
-      if (f[10] !== '-' || f[11] !== '-' || f[12] !== '-') return err('bad_value', 'D record without L3 but with addresses');
+      if (f[10] !== '-' || f[11] !== '-' || f[12] !== '-')
+        return err('bad_value', 'D record without L3 but with addresses');
       return { event, locationSym };
     }
     if (l3 !== '4' && l3 !== '6') return err('bad_value', `D record l3 ${l3.slice(0, 8)}`);

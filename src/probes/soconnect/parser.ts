@@ -11,7 +11,6 @@ import { isResult, parseConnLine, parseError } from '../conn-line.js';
 
 const TAGS = ['connect'];
 
-
 const FIELDS = 14;
 
 class SoConnectParser implements ProbeParser {
