@@ -47,7 +47,7 @@ class PortParser implements ProbeParser {
 
 const registry: Registry = {
   ...fakeRegistry,
-  exporters: new Map([...fakeRegistry.exporters, ['slow', slowFactory as ExporterFactory]]),
+  exporters: new Map([...fakeRegistry.exporters, ['slow', slowFactory]]),
 };
 
 test(
