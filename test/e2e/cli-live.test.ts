@@ -7,15 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../src/paths.js';
 import {
   checkNetlabPrerequisites,
-  createNetPair,
-  destroyNetPair,
+  createNetPairWithHosts,
   nftApply,
   nftRuleset,
   nsRun,
@@ -24,6 +23,7 @@ import {
   startNodeServer,
   type NetPair,
 } from '../helpers/netlab.js';
+import { until } from '../helpers/faults.js';
 
 const root = repoRoot();
 const netspan = join(root, 'bin/netspan');
@@ -39,14 +39,6 @@ interface ConnectResult {
   localPort?: number;
 }
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test(
   'netspan run: all five probes, real traffic, records field by field, counters add up, replay reproduces them',
   { timeout: 120_000 },
@@ -54,13 +46,12 @@ test(
     await checkNetlabPrerequisites();
     const dir = await mkdtemp(join(tmpdir(), 'netspan-e2e-'));
     let net: NetPair | undefined;
-    let hostsDir: string | undefined;
+    let destroyLab: (() => Promise<void>) | undefined;
     try {
-      net = await createNetPair();
-      // `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts: a namespace-local name.
-      hostsDir = join('/etc/netns', net.clientNs);
-      await mkdir(hostsDir, { recursive: true });
-      await writeFile(join(hostsDir, 'hosts'), `127.0.0.1 localhost\n${net.server4} ${HOST}\n`);
+      // A name only the client namespace resolves (its own /etc/hosts).
+      const lab = await createNetPairWithHosts((n) => ({ [HOST]: n.server4 }));
+      net = lab.net;
+      destroyLab = lab.destroy;
       await nsSysctl(net.clientNs, 'net.ipv4.tcp_syn_retries', '1');
       // Server side: SYNs to 9002 and datagrams to 9003 are dropped by netfilter.
       await nftApply(net.serverNs, nftRuleset('e2e', 'input', ['tcp dport 9002 drop', 'udp dport 9003 drop']));
@@ -83,7 +74,7 @@ pipelines:
       });
       let stderr = '';
       daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      await waitFor(
+      await until(
         () => stderr.includes('"msg":"netspan running"') || daemon.exitCode !== null,
         60_000,
         'netspan to attach its probes',
@@ -237,8 +228,7 @@ pipelines:
       const replayed = String(replay.stdout).split('\n').filter(Boolean);
       assert.deepEqual(replayed.sort(), String(result.stdout).split('\n').filter(Boolean).sort());
     } finally {
-      if (net) await destroyNetPair(net);
-      if (hostsDir) await rm(hostsDir, { recursive: true, force: true });
+      await destroyLab?.();
       await rm(dir, { recursive: true, force: true });
     }
   },

@@ -7,21 +7,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../src/paths.js';
 import {
   checkNetlabPrerequisites,
-  createNetPair,
-  destroyNetPair,
+  createNetPairWithHosts,
   nftApply,
   nftRuleset,
   nsSysctl,
   startNodeServer,
   type NetPair,
 } from '../helpers/netlab.js';
+import { until } from '../helpers/faults.js';
 import { testCgroups, type TestCgroups } from '../helpers/cgroups.js';
 import { FakeK8sApi, pod, replicaSet } from '../helpers/k8s-api-server.js';
 import { OtlpTestServer, attrs, hex } from '../helpers/otlp-server.js';
@@ -34,14 +34,6 @@ const UID = '5a1e0c3d-77aa-4bb0-9c1d-0123456789ab';
 const CID = 'c0ffee'.padEnd(64, '7');
 type Rec = Record<string, unknown>;
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test(
   'live events from a pod are enriched and exported as OTLP traces/logs/metrics and Kafka records',
   { timeout: 180_000 },
@@ -49,7 +41,7 @@ test(
     await checkNetlabPrerequisites();
     const dir = await mkdtemp(join(tmpdir(), 'netspan-e2e-'));
     let net: NetPair | undefined;
-    let hostsDir: string | undefined;
+    let destroyLab: (() => Promise<void>) | undefined;
     let cgs: TestCgroups | undefined;
     let kafka: MockCluster | undefined;
     const otlp = await OtlpTestServer.start();
@@ -82,10 +74,11 @@ test(
       );
       const procs = join(cgs.mount, leaf.path);
 
-      net = await createNetPair();
-      hostsDir = join('/etc/netns', net.clientNs);
-      await mkdir(hostsDir, { recursive: true });
-      await writeFile(join(hostsDir, 'hosts'), `127.0.0.1 localhost\n${net.server4} ${HOST}\n`);
+      const lab = await createNetPairWithHosts((n) => ({ [HOST]: n.server4 }));
+
+      net = lab.net;
+
+      destroyLab = lab.destroy;
       await nsSysctl(net.clientNs, 'net.ipv4.tcp_syn_retries', '1');
       await nftApply(net.serverNs, nftRuleset('e2e', 'input', ['tcp dport 9002 drop']));
       // Dropped on the way out of the pod: the packet still belongs to the pod's socket.
@@ -123,7 +116,7 @@ pipelines:
       });
       let stderr = '';
       daemon.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-      await waitFor(
+      await until(
         () => stderr.includes('"msg":"netspan running"') || daemon.exitCode !== null,
         60_000,
         'netspan to start',
@@ -250,8 +243,7 @@ pipelines:
       assert.ok(otlp.latestMetric('netspan.connect.duration')?.exponentialHistogram, 'connect duration histogram');
       assert.ok(otlp.latestMetric('netspan_events_received_total'), 'self-metrics');
     } finally {
-      if (net) await destroyNetPair(net);
-      if (hostsDir) await rm(hostsDir, { recursive: true, force: true });
+      await destroyLab?.();
       if (cgs) await cgs.remove();
       await kafka?.stop();
       await api.stop();

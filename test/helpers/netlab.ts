@@ -403,3 +403,38 @@ export async function cgroupIdOf(pid: number | 'self'): Promise<number> {
   const st = await stat(`/sys/fs/cgroup${line.slice(3)}`, { bigint: true });
   return Number(st.ino);
 }
+
+/**
+ * A hosts file private to a namespace: `ip netns exec NS` bind-mounts
+ * /etc/netns/NS/hosts over /etc/hosts, so libc resolves these names only
+ * there. Returns a function that removes it.
+ */
+export async function nsHostsFile(ns: string, entries: Record<string, string>): Promise<() => Promise<void>> {
+  const { mkdir, rm, writeFile } = await import('node:fs/promises');
+  const dir = `/etc/netns/${ns}`;
+  await mkdir(dir, { recursive: true });
+  const lines = ['127.0.0.1 localhost', ...Object.entries(entries).map(([name, addr]) => `${addr} ${name}`)];
+  await writeFile(`${dir}/hosts`, lines.join('\n') + '\n');
+  return () => rm(dir, { recursive: true, force: true });
+}
+
+/** Creates a namespace pair with a private hosts file in the client namespace (see nsHostsFile). */
+export async function createNetPairWithHosts(
+  hosts: (pair: NetPair) => Record<string, string>,
+): Promise<{ net: NetPair; destroy: () => Promise<void> }> {
+  const net = await createNetPair();
+  let removeHosts: (() => Promise<void>) | undefined;
+  try {
+    removeHosts = await nsHostsFile(net.clientNs, hosts(net));
+  } catch (e) {
+    await destroyNetPair(net);
+    throw e;
+  }
+  return {
+    net,
+    destroy: async () => {
+      await destroyNetPair(net);
+      await removeHosts?.();
+    },
+  };
+}
