@@ -4,7 +4,7 @@
  */
 import type { ComponentCatalog } from './config/load.js';
 import type { ExporterFactory, ProcessorFactory } from './pipeline/component.js';
-import { probeConfigSchema } from './probes/config.js';
+import { filterableProbeConfigSchema, probeConfigSchema } from './probes/config.js';
 import type { ProbeDefinition } from './probes/types.js';
 import { soconnectProbe } from './probes/soconnect/index.js';
 import { tcpretransProbe } from './probes/tcpretrans/index.js';
@@ -27,7 +27,7 @@ import { kafkaExporterFactory } from './exporters/kafka/factory.js';
 
 export interface ProbeFactory {
   type: string;
-  configSchema: typeof probeConfigSchema;
+  configSchema: typeof probeConfigSchema | typeof filterableProbeConfigSchema;
   definition: ProbeDefinition;
 }
 
@@ -66,7 +66,10 @@ export interface Registry extends ComponentCatalog {
 
 export const registry: Registry = {
   probes: new Map(
-    probeDefinitions.map((d) => [d.name, { type: d.name, configSchema: probeConfigSchema, definition: d }]),
+    probeDefinitions.map((d) => [
+      d.name,
+      { type: d.name, configSchema: d.filterable ? filterableProbeConfigSchema : probeConfigSchema, definition: d },
+    ]),
   ),
   processors: new Map(processorFactories.map((f) => [f.type, f])),
   exporters: new Map(exporterFactories.map((f) => [f.type, f])),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { probeFilterSchema } from './filter.js';
 
 /** Options every probe accepts. */
 export const probeConfigSchema = z
@@ -12,4 +13,9 @@ export const probeConfigSchema = z
       .describe('Upper bound of the restart back-off after bpftrace exits (starts at 1 s, doubles)'),
   })
   .prefault({});
-export type ProbeConfig = z.infer<typeof probeConfigSchema>;
+export type ProbeConfig = z.infer<typeof probeConfigSchema> & { filter?: z.infer<typeof probeFilterSchema> };
+
+/** Options of probes that accept in-kernel filters (see filter.ts). */
+export const filterableProbeConfigSchema = z
+  .strictObject({ ...probeConfigSchema.unwrap().shape, filter: probeFilterSchema })
+  .prefault({});

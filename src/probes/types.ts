@@ -1,5 +1,6 @@
 import type { EventType } from '../core/event.js';
 import type { Clock, ProbeParser } from '../core/parser.js';
+import type { ProbeConfig } from './config.js';
 
 /** A kernel hook a probe attaches to; `netspan doctor` checks each one. */
 export type Hook =
@@ -30,5 +31,7 @@ export interface ProbeDefinition {
   name: EventType;
   /** One line, for `netspan probes`. */
   description: string;
-  prepare(host: HostContext): Promise<PreparedProbe>;
+  /** Accepts `filter:` (pid/comm/cgroup predicates pushed into bpftrace). */
+  filterable?: boolean;
+  prepare(host: HostContext, options?: ProbeConfig): Promise<PreparedProbe>;
 }

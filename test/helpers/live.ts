@@ -6,6 +6,7 @@
 import { execa } from 'execa';
 import type { NetEvent } from '../../src/core/event.js';
 import type { ProbeDefinition } from '../../src/probes/types.js';
+import type { ProbeConfig } from '../../src/probes/config.js';
 import { hostContext } from '../../src/host/context.js';
 
 export interface LiveResult {
@@ -19,8 +20,9 @@ export async function runProbeDuring(
   def: ProbeDefinition,
   action: () => Promise<void>,
   settleMs = 500,
+  options?: ProbeConfig,
 ): Promise<LiveResult> {
-  const prepared = await def.prepare(await hostContext());
+  const prepared = await def.prepare(await hostContext(), options);
   const child = execa('bpftrace', ['-e', prepared.program], {
     env: prepared.env,
     buffer: false,

@@ -1,3 +1,4 @@
+import { applyFilter } from '../filter.js';
 import { readProbeProgram } from '../program.js';
 import type { Hook, ProbeDefinition } from '../types.js';
 import { createGetHostLatencyParser } from './parser.js';
@@ -23,8 +24,9 @@ export const gethostlatencyProbe: ProbeDefinition = {
   name: 'gethostlatency',
   description:
     'libc resolver calls (getaddrinfo, gethostbyname, gethostbyname2): host, latency, result and resolved addresses',
-  async prepare(host) {
-    const text = await readProbeProgram('gethostlatency');
+  filterable: true,
+  async prepare(host, options) {
+    const text = applyFilter(await readProbeProgram('gethostlatency'), options?.filter);
     const program = substituteLibc(text, host.libcPath);
     const hooks: Hook[] = [];
     for (const symbol of RESOLVER_FUNCS) {

@@ -1,3 +1,4 @@
+import { applyFilter } from '../filter.js';
 import { readProbeProgram } from '../program.js';
 import type { ProbeDefinition } from '../types.js';
 import { createSoConnectParser } from './parser.js';
@@ -6,8 +7,9 @@ export const soconnectProbe: ProbeDefinition = {
   name: 'soconnect',
   description:
     'TCP connect(2) attempts (IPv4/IPv6) with their handshake result and latency, non-blocking connects followed to completion',
-  async prepare(host) {
-    const program = await readProbeProgram('soconnect');
+  filterable: true,
+  async prepare(host, options) {
+    const program = applyFilter(await readProbeProgram('soconnect'), options?.filter);
     return {
       program,
       // Bounds every map of the program (in-flight syscalls by tid, pending

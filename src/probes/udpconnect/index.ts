@@ -1,3 +1,4 @@
+import { applyFilter } from '../filter.js';
 import type { ProbeDefinition } from '../types.js';
 import { readProbeProgram } from '../program.js';
 import { createUdpConnectParser } from './parser.js';
@@ -5,8 +6,9 @@ import { createUdpConnectParser } from './parser.js';
 export const udpconnectProbe: ProbeDefinition = {
   name: 'udpconnect',
   description: 'UDP connect(2) calls (IPv4/IPv6): destination, chosen source address/port, result and latency',
-  async prepare(host) {
-    const program = await readProbeProgram('udpconnect');
+  filterable: true,
+  async prepare(host, options) {
+    const program = applyFilter(await readProbeProgram('udpconnect'), options?.filter);
     return {
       program,
       // Bounds the per-thread maps of in-flight connect(2) calls.
