@@ -45,15 +45,11 @@ export class ContainerProcessor implements Processor {
 
   start(): Promise<void> {
     if (this.resolver.root === undefined) {
-      this.ctx.logger.warn(
-        { component: this.ctx.id },
-        'No cgroup v2 mount found; container identity comes from /proc/<pid>/cgroup only',
-      );
+      this.ctx.logger.warn({}, 'No cgroup v2 mount found; container identity comes from /proc/<pid>/cgroup only');
     } else if (this.resolver.stats.scans === 0) {
       this.resolver.scan();
       this.ctx.logger.info(
         {
-          component: this.ctx.id,
           cgroup_root: this.resolver.root,
           cgroups: this.resolver.stats.lastScanDirs,
           ms: Math.round(this.resolver.stats.lastScanMs),

@@ -142,7 +142,7 @@ export class ProcessProcessor implements Processor {
       if (reason === 'proc_unreadable') {
         this.ctx.telemetry.rl.warn(
           `enrich:process:${this.ctx.id}`,
-          { component: this.ctx.id, error: (err as Error).message },
+          { error: (err as Error).message },
           'Cannot read /proc for a pid; event passed on unenriched',
         );
       }

@@ -130,7 +130,7 @@ export class RateLimitProcessor implements Processor {
     if (b.dropped > 0) {
       this.ctx.telemetry.rl.warn(
         `rate_limit:${this.ctx.id}:evict`,
-        { component: this.ctx.id, max_keys: this.maxKeys, unreported: b.dropped },
+        { max_keys: this.maxKeys, unreported: b.dropped },
         'rate_limit forgot a bucket with unreported discards (more keys than max_keys); its summary attribute is lost, the discard counter still has them',
       );
     }
