@@ -10,6 +10,7 @@ command -v kcat >/dev/null 2>&1 || need+=(kcat)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v sysctl >/dev/null 2>&1 || need+=(procps)
 # Go's text/template + sprig render the Helm chart in tests (no helm binary here).
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || need+=(golang-github-masterminds-sprig-dev)
