@@ -244,8 +244,9 @@ export class OtlpExporter implements Exporter {
     if (spans && this.traces) {
       tasks.push(
         this.send('traces', () => this.traces, spans).then((c) => {
-          if (c.outcome !== 'retryable') p.spans = undefined;
-          if (c.outcome === 'failure') this.otel.dropped('traces', 'export_failed', spans.length, c.error);
+          p.spans = c.outcome === 'retryable' ? (c.remaining ?? spans) : undefined;
+          if (c.outcome === 'failure')
+            this.otel.dropped('traces', 'export_failed', (c.remaining ?? spans).length, c.error);
           return { signal: 'traces', ...c };
         }),
       );
@@ -254,8 +255,9 @@ export class OtlpExporter implements Exporter {
     if (logs && this.logs) {
       tasks.push(
         this.send('logs', () => this.logs, logs).then((c) => {
-          if (c.outcome !== 'retryable') p.logs = undefined;
-          if (c.outcome === 'failure') this.otel.dropped('logs', 'export_failed', logs.length, c.error);
+          p.logs = c.outcome === 'retryable' ? (c.remaining ?? logs) : undefined;
+          if (c.outcome === 'failure')
+            this.otel.dropped('logs', 'export_failed', (c.remaining ?? logs).length, c.error);
           return { signal: 'logs', ...c };
         }),
       );
@@ -269,11 +271,18 @@ export class OtlpExporter implements Exporter {
     return { code: 'success' };
   }
 
+  /**
+   * One export request per signal. A request the collector rejects as larger
+   * than its maximum message size (gRPC RESOURCE_EXHAUSTED, 4 MiB by default
+   * in the Collector) is split in halves and sent again; `remaining` is what
+   * is still undelivered when the outcome is not success. A single record
+   * that is too large on its own is a permanent failure.
+   */
   private async send<T>(
     signal: 'traces' | 'logs',
     current: () => SignalExporter<T> | undefined,
     items: T[],
-  ): Promise<{ outcome: 'success' | 'failure' | 'retryable'; error?: string }> {
+  ): Promise<{ outcome: 'success' | 'failure' | 'retryable'; error?: string; remaining?: T[] }> {
     if (items.length === 0) return { outcome: 'success' };
     if (this.needsReset[signal]) this.resetChannel(signal);
     const exp = current();
@@ -287,6 +296,20 @@ export class OtlpExporter implements Exporter {
     });
     const c = classify(result);
     const error = c.status ? `${c.status}: ${c.error ?? ''}` : c.error;
+    if (c.outcome !== 'success' && isTooLarge(result)) {
+      this.otel.request(signal, 'too_large', error);
+      if (items.length === 1)
+        return {
+          outcome: 'failure',
+          error: `a single ${signal} record exceeds the collector's maximum message size: ${error ?? ''}`,
+        };
+      const mid = items.length >> 1;
+      const head = items.slice(0, mid);
+      const tail = items.slice(mid);
+      const a = await this.send(signal, current, head);
+      if (a.outcome !== 'success') return { ...a, remaining: [...(a.remaining ?? head), ...tail] };
+      return this.send(signal, current, tail);
+    }
     this.otel.request(signal, c.outcome, error);
     if (c.outcome === 'success') this.otel.sent(signal, items.length);
     else if (grpcCode(result.error) === GRPC_UNAVAILABLE) this.needsReset[signal] = true;
@@ -370,4 +393,10 @@ export class OtlpExporter implements Exporter {
         this.ctx.logger.warn({ exporter: this.ctx.id, error: String(s.reason) }, 'OTLP exporter shutdown error');
     }
   }
+}
+
+/** The collector refused the request for its size (grpc-js: "Received message larger than max"). */
+function isTooLarge(result: SdkExportResult): boolean {
+  const msg = result.error?.message ?? '';
+  return (grpcCode(result.error) === 8 || /RESOURCE_EXHAUSTED/.test(msg)) && /larger than max/i.test(msg);
 }

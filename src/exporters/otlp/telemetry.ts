@@ -9,7 +9,7 @@
 import type { Telemetry } from '../../telemetry/internal-events.js';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
-export type RequestOutcome = 'success' | 'failure' | 'retryable';
+export type RequestOutcome = 'success' | 'failure' | 'retryable' | 'too_large';
 /** Why records were given up by the exporter itself (the batch queue counts events separately). */
 export type RecordDropReason = 'export_failed' | 'abandoned' | 'shutdown';
 export type StitchKind = 'dns_connect' | 'retransmit' | 'drop';

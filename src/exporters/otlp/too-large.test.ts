@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup } from '../../../test/helpers/otlp-setup.js';
+import { connectEvent } from '../../../test/helpers/events.js';
+
+test(
+  "a request over the collector's 4 MiB limit is split and every record delivered",
+  { timeout: 60_000 },
+  async () => {
+    const s = await setup({ signals: { traces: false, logs: true, metrics: false } });
+    try {
+      // ~12 KiB of attributes per event: 500 events make a ~6 MiB logs request, over grpc's default 4 MiB.
+      const big = 'x'.repeat(12 * 1024);
+      const events = Array.from({ length: 500 }, (_, i) =>
+        connectEvent({ sport: 10_000 + i, attributes: { 'process.command_line': big } }),
+      );
+      const r = await s.send(...events);
+      assert.deepEqual(r, { code: 'success' });
+      const got = s.server.allLogs().map((l) => l.log);
+      assert.equal(got.length, 500);
+      assert.deepEqual(
+        got.map((l) => l.attributes.find((a) => a.key === 'network.local.port')?.value.intValue).sort(),
+        events.map((e) => String(e.sport)).sort(),
+      );
+      const tooLarge = s.telemetry.metrics
+        .collect()
+        .find((m) => m.name === 'netspan_otlp_requests_total')!
+        .series.find((x) => x.labels.outcome === 'too_large')!.value;
+      assert.ok(tooLarge >= 1 && tooLarge <= 7, `oversized requests split: ${tooLarge}`);
+    } finally {
+      await s.close();
+    }
+  },
+);
+
+test(
+  'a single record over the limit is a permanent failure, counted, not retried forever',
+  { timeout: 60_000 },
+  async () => {
+    const s = await setup({ signals: { traces: false, logs: true, metrics: false } });
+    try {
+      const r = await s.send(connectEvent({ attributes: { 'process.command_line': 'y'.repeat(5 * 1024 * 1024) } }));
+      assert.equal(r.code, 'failure');
+      assert.match((r as { error: string }).error, /exceeds the collector's maximum message size/);
+      assert.equal(s.server.allLogs().length, 0);
+    } finally {
+      await s.close();
+    }
+  },
+);
