@@ -37,11 +37,22 @@ export function buildLogRecord(
     spanContext: span ? { traceId: span.traceId, spanId: span.spanId, traceFlags: TraceFlags.SAMPLED } : undefined,
     severityNumber: sev.number,
     severityText: sev.text,
-    body: toJsonObject(e) as AnyValueMap,
+    body: bodyOf(e),
     eventName: `netspan.${e.type}`,
     resource,
     instrumentationScope: scope,
     attributes: Object.assign({}, record), // not a spread: slow on Node 20's V8
     droppedAttributesCount: 0,
   };
+}
+
+/**
+ * The body is the event's JSON form without its enrichment attributes: those
+ * are already on the record and the resource, and repeating them doubled the
+ * size of every record (and pushed requests past the 4 MiB gRPC limit).
+ */
+function bodyOf(e: NetEvent): AnyValueMap {
+  const body = toJsonObject(e);
+  delete body.attributes;
+  return body as AnyValueMap;
 }

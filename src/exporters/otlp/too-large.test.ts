@@ -48,3 +48,19 @@ test(
     }
   },
 );
+
+test('log bodies carry the event without repeating its enrichment attributes', { timeout: 30_000 }, async () => {
+  const s = await setup({ signals: { traces: false, logs: true, metrics: false } });
+  try {
+    await s.send(
+      connectEvent({ dport: 8443, attributes: { 'k8s.pod.name': 'web-1', 'process.command_line': 'curl -s x' } }),
+    );
+    const [l] = s.server.allLogs();
+    const body = l!.log.body.kvlistValue!.values.map((kv) => kv.key);
+    assert.ok(body.includes('dport') && !body.includes('attributes'), `body keys: ${body.join(',')}`);
+    assert.equal(l!.log.attributes.find((a) => a.key === 'process.command_line')?.value.stringValue, 'curl -s x');
+    assert.equal(l!.resource.attributes.find((a) => a.key === 'k8s.pod.name')?.value.stringValue, 'web-1');
+  } finally {
+    await s.close();
+  }
+});
