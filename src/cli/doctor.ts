@@ -1,12 +1,4 @@
-import {
-  checkBpftrace,
-  checkBtf,
-  checkHook,
-  checkPrivileges,
-  checkTracefs,
-  hookName,
-  type Check,
-} from '../doctor/checks.js';
+import { checkBpftrace, checkBtf, checkHook, checkPrivileges, checkTracefs, type Check } from '../doctor/checks.js';
 import type { Env } from '../config/env.js';
 import { hostContext, findTracefs } from '../host/context.js';
 import type { Registry } from '../registry.js';
@@ -61,6 +53,5 @@ export async function probesCommand(registry: Registry, env: Env): Promise<numbe
     for (const c of cs)
       process.stdout.write(`  ${c.ok ? '' : 'missing '}${c.name === 'prepare' ? c.detail : c.name}\n`);
   }
-  void hookName;
   return 0;
 }

@@ -62,7 +62,7 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
       if (typeof node.value !== 'string') return;
       const r = substituteEnv(node.value, env);
       if (r.ok) node.value = r.value;
-      else at(node.range?.[0], nodePath(doc, path), r.error);
+      else at(node.range?.[0], nodePath(path), r.error);
     },
   });
 
@@ -185,8 +185,7 @@ function keyNodeOf(doc: Document, mapPath: readonly PropertyKey[], key: string):
   return undefined;
 }
 
-function nodePath(doc: Document, ancestors: readonly unknown[]): PropertyKey[] {
-  void doc;
+function nodePath(ancestors: readonly unknown[]): PropertyKey[] {
   const out: PropertyKey[] = [];
   for (let i = 0; i < ancestors.length; i++) {
     const a = ancestors[i];

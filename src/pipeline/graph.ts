@@ -61,10 +61,6 @@ export class PipelineGraph {
     for (const q of this.queues.values()) await q.waitForSpace();
   }
 
-  async flush(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.flush()));
-  }
-
   /** Flush queues within their deadlines, then shut exporters and processors down. Safe twice. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;

@@ -79,7 +79,9 @@ export class Service implements EventSink {
     host: HostContext,
   ): Promise<{ input: ProbeInput; program: string; env: Record<string, string> }> {
     const entry = this.config.probes.get(id)!;
-    const prepared = await this.deps.registry.probes.get(entry.type)!.definition.prepare(host, entry.config as ProbeConfig);
+    const prepared = await this.deps.registry.probes
+      .get(entry.type)!
+      .definition.prepare(host, entry.config as ProbeConfig);
     const input = new ProbeInput(id, () => prepared.createParser(), this, this.deps.telemetry);
     this.inputs.set(id, input);
     return { input, program: prepared.program, env: prepared.env };

@@ -8,6 +8,7 @@ import type { NetEvent } from '../../src/core/event.js';
 import type { ProbeDefinition } from '../../src/probes/types.js';
 import type { ProbeConfig } from '../../src/probes/config.js';
 import { hostContext } from '../../src/host/context.js';
+import { LineSplitter } from '../../src/runner/line-splitter.js';
 
 export interface LiveResult {
   events: NetEvent[];
@@ -31,7 +32,6 @@ export async function runProbeDuring(
   });
   const parser = prepared.createParser();
   const result: LiveResult = { events: [], errors: [], lost: 0, stderr: '' };
-  let pending = '';
   let attached!: () => void;
   const ready = new Promise<void>((resolve) => (attached = resolve));
   const onLine = (line: string): void => {
@@ -42,14 +42,8 @@ export async function runProbeDuring(
     else if (r.kind === 'error') result.errors.push(`${r.errorType}: ${r.message}`);
   };
   child.stdout.setEncoding('latin1');
-  child.stdout.on('data', (chunk: string) => {
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      onLine(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-    }
-  });
+  const splitter = new LineSplitter(onLine, (n) => result.errors.push(`too_long: line of ${n} characters`));
+  child.stdout.on('data', (chunk: string) => splitter.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => (result.stderr += chunk.toString()));
   const exited = child.then((r) => {
     attached();
@@ -66,7 +60,7 @@ export async function runProbeDuring(
     child.kill('SIGINT');
     await exited;
   }
-  if (pending) onLine(pending);
+  splitter.end();
   const last = parser.flush();
   if (last.kind === 'event') result.events.push(last.event);
   return result;

@@ -34,6 +34,7 @@ import { access } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
+import { LineSplitter } from '../../src/runner/line-splitter.js';
 
 export interface NetPair {
   /** Unique id of this pair (also part of every name). */
@@ -238,16 +239,11 @@ export function nsSpawn(ns: string, cmd: string, args: string[], opts: { maxLife
   const lines: string[] = [];
   const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   let errText = '';
-  let pending = '';
   let exited = false;
   const onExit: (() => void)[] = [];
   child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
+  const splitter = new LineSplitter(
+    (line) => {
       lines.push(line);
       for (let i = waiters.length - 1; i >= 0; i--) {
         const w = waiters[i]!;
@@ -256,8 +252,10 @@ export function nsSpawn(ns: string, cmd: string, args: string[], opts: { maxLife
           w.resolve(line);
         }
       }
-    }
-  });
+    },
+    () => undefined,
+  );
+  child.stdout!.on('data', (chunk: string) => splitter.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => {
     if (errText.length < 64 * 1024) errText += chunk.toString();
   });
