@@ -43,6 +43,13 @@ import {
 } from './client.js';
 import type { KafkaConfig } from './config.js';
 import { encodedRecordSize, toRecord } from './encode.js';
+import { NetspanProducer } from './wire/producer.js';
+
+/** `client: auto` takes netspan's own producer unless a setting needs kafkajs (SASL, idempotence). */
+export function clientFactoryFor(cfg: Pick<KafkaConfig, 'client' | 'sasl' | 'idempotent'>): ProducerClientFactory {
+  const kafkajs = cfg.client === 'kafkajs' || (cfg.client === 'auto' && (cfg.sasl !== undefined || cfg.idempotent));
+  return kafkajs ? kafkaJsClientFactory : (opts) => new NetspanProducer(opts);
+}
 
 export type RecordOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
 
@@ -68,7 +75,7 @@ export class KafkaExporter implements Exporter {
   constructor(
     private readonly cfg: KafkaConfig,
     private readonly ctx: ComponentContext,
-    private readonly clientFactory: ProducerClientFactory = kafkaJsClientFactory,
+    private readonly clientFactory: ProducerClientFactory = clientFactoryFor(cfg),
   ) {
     this.records = ctx.telemetry.metrics.counter(
       'netspan_kafka_records_total',

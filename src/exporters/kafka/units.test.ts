@@ -27,7 +27,8 @@ import {
 } from './client.js';
 import { kafkaConfigSchema } from './config.js';
 import { fourTuple, recordKey } from './encode.js';
-import { KafkaExporter } from './exporter.js';
+import { clientFactoryFor, KafkaExporter } from './exporter.js';
+import { NetspanProducer } from './wire/producer.js';
 import { kafkaExporterFactory } from './factory.js';
 import { loadConfigFile } from '../../config/load.js';
 import { probeConfigSchema } from '../../probes/config.js';
@@ -97,6 +98,7 @@ void test('config: defaults, brokers as a comma-separated string, validation mes
     { ...d, queue: undefined },
     {
       brokers: ['localhost:9092'],
+      client: 'auto',
       client_id: 'netspan',
       topic: 'netspan.{type}',
       key: '4tuple',
@@ -132,6 +134,12 @@ void test('config: defaults, brokers as a comma-separated string, validation mes
   assert.deepEqual(issues({ idempotent: true, acks: 'leader' }), ['idempotent: idempotent: true requires acks: all']);
   assert.deepEqual(issues({ idempotent: true, client_retries: 0 }), [
     'client_retries: idempotent: true requires client_retries >= 1',
+  ]);
+  assert.deepEqual(issues({ client: 'netspan', idempotent: true }), [
+    'client: client: netspan does not do SASL or the idempotent producer; use client: kafkajs or auto',
+  ]);
+  assert.deepEqual(issues({ client: 'librdkafka' }), [
+    'client: Invalid option: expected one of "auto"|"netspan"|"kafkajs"',
   ]);
   assert.deepEqual(issues({ sasl: { mechanism: 'plain', username: 'u' } }), [
     'sasl: sasl needs exactly one of password_file or password_env',
@@ -412,4 +420,30 @@ void test('pipelines/kafka.yaml loads: five probes, json, brokers from KAFKA_BRO
       'udpconnect',
     ]);
   }
+});
+
+void test("client: auto takes netspan's producer unless SASL or idempotence needs kafkajs", () => {
+  const made = (over: Record<string, unknown>) => {
+    const cfg = kafkaConfigSchema.parse({ sasl: undefined, ...over });
+    const client = clientFactoryFor(cfg)({
+      brokers: cfg.brokers,
+      clientId: 'x',
+      acks: cfg.acks,
+      compression: cfg.compression,
+      idempotent: cfg.idempotent,
+      connectTimeoutMs: 1,
+      requestTimeoutMs: 1,
+      retries: 1,
+      ...(cfg.sasl ? { sasl: { mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: 'p' } } : {}),
+      log: () => undefined,
+    });
+    return client instanceof NetspanProducer ? 'netspan' : 'kafkajs';
+  };
+  const sasl = { mechanism: 'scram-sha-512', username: 'u', password_env: 'P' };
+  assert.equal(made({}), 'netspan');
+  assert.equal(made({ tls: { enabled: true } }), 'netspan');
+  assert.equal(made({ sasl }), 'kafkajs');
+  assert.equal(made({ idempotent: true }), 'kafkajs');
+  assert.equal(made({ client: 'kafkajs' }), 'kafkajs');
+  assert.equal(made({ client: 'netspan', compression: 'gzip' }), 'netspan');
 });

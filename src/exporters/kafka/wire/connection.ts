@@ -1,0 +1,207 @@
+/**
+ * One TCP (or TLS) connection to one broker: size-prefixed frames,
+ * pipelined requests matched to responses by correlation id, a timeout per
+ * request. Any socket error, timeout or unparsable frame closes the
+ * connection and fails every pending request with `ConnectionError`; the
+ * producer then reconnects. Requests encode into one buffer each, written
+ * with a single socket write.
+ */
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { ByteWriter } from './bytes.js';
+
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+  servername?: string;
+}
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  tls?: TlsOptions;
+}
+
+interface Pending {
+  resolve: (body: Buffer) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Largest response frame accepted (a produce/metadata response is tiny; this only guards against garbage). */
+const MAX_FRAME = 64 * 1024 * 1024;
+
+export class BrokerConnection {
+  private socket: Socket | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private closedError: ConnectionError | undefined;
+  readonly address: string;
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.address = `${opts.host}:${opts.port}`;
+  }
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  connect(): Promise<void> {
+    const o = this.opts;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (e?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (e) {
+          this.close(e instanceof ConnectionError ? e : new ConnectionError(e.message));
+          reject(e);
+        } else resolve();
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new ConnectionError(`connection to ${this.address} timed out after ${o.connectTimeoutMs} ms`, 'ETIMEDOUT'),
+          ),
+        o.connectTimeoutMs,
+      );
+      const onError = (e: NodeJS.ErrnoException) => {
+        const err = new ConnectionError(`connection to ${this.address} failed: ${e.message}`, e.code);
+        if (!done) finish(err);
+        else this.close(err);
+      };
+      let s: Socket;
+      if (o.tls) {
+        s = tlsConnect({
+          host: o.host,
+          port: o.port,
+          rejectUnauthorized: o.tls.rejectUnauthorized,
+          ...(o.tls.ca !== undefined ? { ca: [o.tls.ca] } : {}),
+          ...(o.tls.cert !== undefined ? { cert: o.tls.cert } : {}),
+          ...(o.tls.key !== undefined ? { key: o.tls.key } : {}),
+          ...(o.tls.servername !== undefined
+            ? { servername: o.tls.servername }
+            : isIP(o.host) === 0
+              ? { servername: o.host }
+              : {}),
+        });
+        s.once('secureConnect', () => finish());
+      } else {
+        s = netConnect({ host: o.host, port: o.port });
+        s.once('connect', () => finish());
+      }
+      s.setNoDelay(true);
+      s.on('error', onError);
+      s.on('close', () => this.close(new ConnectionError(`connection to ${this.address} closed`, 'ECONNRESET')));
+      s.on('data', (c: Buffer) => this.onData(c));
+      this.socket = s;
+    });
+  }
+
+  /**
+   * Sends one request; `write` appends the request body. Resolves with the
+   * response body (after the correlation id), or at once when no response
+   * is expected (Produce with acks=0).
+   */
+  request(
+    apiKey: number,
+    apiVersion: number,
+    write: (w: ByteWriter) => void,
+    sizeHint = 256,
+    expectResponse = true,
+  ): Promise<Buffer> {
+    if (this.closedError || !this.socket)
+      return Promise.reject(this.closedError ?? new ConnectionError('not connected'));
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
+    const w = new ByteWriter(sizeHint + 64 + this.opts.clientId.length);
+    const sizeAt = w.reserve(4);
+    w.int16(apiKey).int16(apiVersion).int32(id).nullableString(this.opts.clientId);
+    write(w);
+    w.int32At(w.pos - sizeAt - 4, sizeAt);
+    const frame = w.view();
+    const socket = this.socket;
+    if (!expectResponse) {
+      return new Promise<Buffer>((resolve, reject) => {
+        socket.write(frame, (e) =>
+          e ? reject(new ConnectionError(`write to ${this.address} failed: ${e.message}`)) : resolve(Buffer.alloc(0)),
+        );
+      });
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          this.close(
+            new ConnectionError(
+              `request to ${this.address} timed out after ${this.opts.requestTimeoutMs} ms`,
+              'ETIMEDOUT',
+            ),
+          ),
+        this.opts.requestTimeoutMs,
+      );
+      this.pending.set(id, { resolve, reject, timer });
+      socket.write(frame);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 4) {
+      const head = this.chunks.length === 1 ? this.chunks[0]! : this.flatten();
+      const size = head.readInt32BE(0);
+      if (size < 4 || size > MAX_FRAME) {
+        this.close(new ConnectionError(`bad response frame of ${size} bytes from ${this.address}`));
+        return;
+      }
+      if (this.buffered < size + 4) return;
+      const all = this.chunks.length === 1 ? head : this.flatten();
+      const frame = all.subarray(4, size + 4);
+      const rest = all.subarray(size + 4);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+      const id = frame.readInt32BE(0);
+      const p = this.pending.get(id);
+      if (!p) continue; // a response after its request timed out: already failed
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.resolve(frame.subarray(4));
+    }
+  }
+
+  private flatten(): Buffer {
+    const b = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [b];
+    return b;
+  }
+
+  /** Closes the socket and fails pending requests with `reason`. Safe twice. */
+  close(reason = new ConnectionError('connection closed')): void {
+    if (this.closedError) return;
+    this.closedError = reason;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(reason);
+    }
+    this.pending.clear();
+    this.socket?.destroy();
+  }
+}

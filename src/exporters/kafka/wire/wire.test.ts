@@ -1,0 +1,279 @@
+/**
+ * netspan's Kafka wire code, checked against independent references: a
+ * bitwise CRC-32C, the zigzag varint values of the Kafka protocol guide, and
+ * a RecordBatch v2 decoder written here from the format description. (The
+ * integration tests in ../kafka.test.ts send these batches to librdkafka's
+ * mock cluster and read them back with kcat.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
+import type { KafkaRecord } from '../client.js';
+import { ByteReader, ByteWriter, WireError, varintSize, varlongSize } from './bytes.js';
+import { BrokerConnection, ConnectionError } from './connection.js';
+import { errorKind, errorName, readMetadataResponse } from './protocol.js';
+import { writeRecordBatch } from './record-batch.js';
+
+/** CRC-32C (Castagnoli), bit by bit. */
+function crc32cRef(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+void test('CRC-32C: the check value and random buffers match a bitwise reference', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  for (const n of [0, 1, 7, 64, 1000]) {
+    const b = randomBytes(n);
+    assert.equal(crc32c(b), crc32cRef(b));
+  }
+});
+
+void test('zigzag varints and varlongs: the protocol guide values, sizes agree with what is written', () => {
+  const cases: [number, number[]][] = [
+    [0, [0x00]],
+    [-1, [0x01]],
+    [1, [0x02]],
+    [63, [0x7e]],
+    [-64, [0x7f]],
+    [64, [0x80, 0x01]],
+    [300, [0xd8, 0x04]],
+    [-2147483648, [0xff, 0xff, 0xff, 0xff, 0x0f]],
+    [2147483647, [0xfe, 0xff, 0xff, 0xff, 0x0f]],
+  ];
+  for (const [v, bytes] of cases) {
+    const w = new ByteWriter(1);
+    w.varint(v);
+    assert.deepEqual([...w.view()], bytes, `varint ${v}`);
+    assert.equal(varintSize(v), bytes.length);
+    const l = new ByteWriter(1);
+    l.varlong(v);
+    assert.deepEqual([...l.view()], bytes, `varlong ${v}`);
+    assert.equal(varlongSize(v), bytes.length);
+  }
+  const big = new ByteWriter(1);
+  big.varlong(2 ** 40);
+  assert.equal(big.pos, varlongSize(2 ** 40));
+  assert.equal(big.pos, 6);
+});
+
+interface Decoded {
+  baseOffset: bigint;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crcOk: boolean;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: bigint;
+  maxTimestamp: bigint;
+  producerId: bigint;
+  count: number;
+  records: { tsDelta: number; offsetDelta: number; key: string | null; value: string; headers: [string, string][] }[];
+}
+
+function readVarint(b: Buffer, at: { pos: number }): number {
+  let x = 0;
+  let mul = 1;
+  for (;;) {
+    const byte = b[at.pos++]!;
+    x += (byte & 0x7f) * mul;
+    mul *= 128;
+    if (byte < 0x80) break;
+  }
+  return x % 2 === 0 ? x / 2 : -(x + 1) / 2;
+}
+
+function decodeBatch(b: Buffer): Decoded {
+  const batchLength = b.readInt32BE(8);
+  assert.equal(batchLength, b.length - 12, 'batchLength counts the bytes after it');
+  const attributes = b.readInt16BE(21);
+  const count = b.readInt32BE(57);
+  let recs = b.subarray(61);
+  if ((attributes & 7) === 1) recs = gunzipSync(recs);
+  const at = { pos: 0 };
+  const records: Decoded['records'] = [];
+  for (let i = 0; i < count; i++) {
+    const len = readVarint(recs, at);
+    const end = at.pos + len;
+    assert.equal(recs[at.pos++], 0, 'record attributes');
+    const tsDelta = readVarint(recs, at);
+    const offsetDelta = readVarint(recs, at);
+    const kl = readVarint(recs, at);
+    const key = kl < 0 ? null : recs.toString('utf8', at.pos, (at.pos += kl));
+    const vl = readVarint(recs, at);
+    const value = recs.toString('utf8', at.pos, (at.pos += vl));
+    const hn = readVarint(recs, at);
+    const headers: [string, string][] = [];
+    for (let h = 0; h < hn; h++) {
+      const hk = readVarint(recs, at);
+      const k = recs.toString('utf8', at.pos, (at.pos += hk));
+      const hv = readVarint(recs, at);
+      headers.push([k, recs.toString('utf8', at.pos, (at.pos += hv))]);
+    }
+    assert.equal(at.pos, end, `record ${i} length`);
+    records.push({ tsDelta, offsetDelta, key, value, headers });
+  }
+  assert.equal(at.pos, recs.length, 'no bytes after the records');
+  return {
+    baseOffset: b.readBigInt64BE(0),
+    partitionLeaderEpoch: b.readInt32BE(12),
+    magic: b.readInt8(16),
+    crcOk: b.readUInt32BE(17) === crc32cRef(b.subarray(21)),
+    attributes,
+    lastOffsetDelta: b.readInt32BE(23),
+    baseTimestamp: b.readBigInt64BE(27),
+    maxTimestamp: b.readBigInt64BE(35),
+    producerId: b.readBigInt64BE(43),
+    count,
+    records,
+  };
+}
+
+const HEADERS = Object.freeze({ 'netspan.event.type': 'soconnect', 'content-type': 'application/json' });
+const RECORDS: KafkaRecord[] = [
+  {
+    topic: 't',
+    key: '10.0.0.1:1-10.0.0.2:2',
+    value: Buffer.from('{"a":1}'),
+    headers: HEADERS,
+    timestampMs: 1_763_000_000_500,
+  },
+  { topic: 't', key: null, value: Buffer.from('ünïcødé ✓'), headers: HEADERS, timestampMs: 1_763_000_000_123 },
+  { topic: 't', key: 'k'.repeat(300), value: Buffer.alloc(0), headers: { h: '' }, timestampMs: 1_763_000_100_000 },
+];
+
+for (const compression of ['none', 'gzip'] as const) {
+  void test(`RecordBatch v2 (${compression}): every field decodes, the CRC-32C is right`, async () => {
+    const w = new ByteWriter(16);
+    w.int32(42); // something before the batch: the batch is appended
+    const n = await writeRecordBatch(w, RECORDS, compression);
+    assert.equal(w.pos, 4 + n);
+    const d = decodeBatch(w.view().subarray(4));
+    assert.equal(d.baseOffset, 0n);
+    assert.equal(d.partitionLeaderEpoch, -1);
+    assert.equal(d.magic, 2);
+    assert.ok(d.crcOk, 'crc');
+    assert.equal(d.attributes, compression === 'gzip' ? 1 : 0);
+    assert.equal(d.lastOffsetDelta, 2);
+    assert.equal(d.baseTimestamp, 1_763_000_000_123n, 'the earliest timestamp is the base');
+    assert.equal(d.maxTimestamp, 1_763_000_100_000n);
+    assert.equal(d.producerId, -1n);
+    assert.equal(d.count, 3);
+    assert.deepEqual(d.records, [
+      {
+        tsDelta: 377,
+        offsetDelta: 0,
+        key: '10.0.0.1:1-10.0.0.2:2',
+        value: '{"a":1}',
+        headers: [
+          ['netspan.event.type', 'soconnect'],
+          ['content-type', 'application/json'],
+        ],
+      },
+      {
+        tsDelta: 0,
+        offsetDelta: 1,
+        key: null,
+        value: 'ünïcødé ✓',
+        headers: [
+          ['netspan.event.type', 'soconnect'],
+          ['content-type', 'application/json'],
+        ],
+      },
+      { tsDelta: 99_877, offsetDelta: 2, key: 'k'.repeat(300), value: '', headers: [['h', '']] },
+    ]);
+  });
+}
+
+void test('gzip batches are smaller for repetitive records', async () => {
+  const many = Array.from({ length: 200 }, (_, i) => ({
+    ...RECORDS[0]!,
+    value: Buffer.from(`{"sport":${i},"comm":"curl"}`),
+  }));
+  const plain = new ByteWriter();
+  const gz = new ByteWriter();
+  await writeRecordBatch(plain, many, 'none');
+  await writeRecordBatch(gz, many, 'gzip');
+  assert.ok(gz.pos * 4 < plain.pos, `${gz.pos} vs ${plain.pos}`);
+});
+
+void test('reader: truncated and hostile responses throw WireError, never read past the end', () => {
+  const w = new ByteWriter();
+  w.int32(1).int32(7).string('broker-1').int32(9092).nullableString(null).int32(7).int32(0);
+  const full = Buffer.from(w.view());
+  assert.deepEqual(readMetadataResponse(full), { brokers: [{ nodeId: 7, host: 'broker-1', port: 9092 }], topics: [] });
+  for (let cut = 0; cut < full.length; cut++) {
+    assert.throws(() => readMetadataResponse(full.subarray(0, cut)), WireError, `cut at ${cut}`);
+  }
+  const huge = Buffer.alloc(8);
+  huge.writeInt32BE(0x7fffffff, 0);
+  assert.throws(() => new ByteReader(huge).array((r) => r.int32()), /array of 2147483647 elements/);
+});
+
+void test('error codes: names and kinds', () => {
+  assert.equal(errorName(6), 'NOT_LEADER_OR_FOLLOWER');
+  assert.equal(errorKind(6), 'transient');
+  assert.equal(errorKind(10), 'too_large');
+  assert.equal(errorKind(29), 'auth');
+  assert.equal(errorKind(3), 'unknown_topic');
+  assert.equal(errorName(999), 'KAFKA_ERROR_999');
+  assert.equal(errorKind(999), 'permanent');
+});
+
+void test('connection: a garbage frame fails the pending request with ConnectionError; so does a silent broker', async () => {
+  const server = createServer((s) => {
+    s.on('data', (d) => {
+      // Metadata (key 3): a garbage reply; anything else: no reply at all
+      if (d.readInt16BE(4) === 3) s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const c = new BrokerConnection({
+      host: '127.0.0.1',
+      port,
+      clientId: 't',
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 300,
+    });
+    await c.connect();
+    await assert.rejects(
+      c.request(3, 1, (w) => w.int32(0)),
+      (e: unknown) => e instanceof ConnectionError && /bad response frame/.test(e.message),
+    );
+    assert.equal(c.closed, true);
+    const c2 = new BrokerConnection({
+      host: '127.0.0.1',
+      port,
+      clientId: 't',
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 300,
+    });
+    await c2.connect();
+    const t0 = Date.now();
+    await assert.rejects(
+      c2.request(0, 3, () => undefined),
+      (e: unknown) => e instanceof ConnectionError && /timed out after 300 ms/.test(e.message),
+    );
+    assert.ok(Date.now() - t0 >= 290);
+    c2.close();
+    c2.close(); // safe twice
+    const refused = new BrokerConnection({
+      host: '127.0.0.1',
+      port: 1,
+      clientId: 't',
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 300,
+    });
+    await assert.rejects(refused.connect(), (e: unknown) => e instanceof ConnectionError && e.code === 'ECONNREFUSED');
+  } finally {
+    server.close();
+  }
+});
