@@ -2,11 +2,15 @@
  * OTLP/gRPC exporter: traces (connection traces), logs (one record per event)
  * and metrics, shipped by the OpenTelemetry JS SDK's gRPC exporters.
  *
- * Spans and log records are built as SDK ReadableSpan / ReadableLogRecord
- * objects with per-pod resources and handed straight to the SDK exporters'
- * export(): the SDK providers carry a single resource each, while the OTLP
- * serializers group whatever records they get by resource, so one request
- * carries many pods. Metrics go through a MeterProvider (see metrics.ts).
+ * Spans are built as SDK ReadableSpan objects with per-pod resources and
+ * handed straight to the SDK exporter's export(): the SDK providers carry a
+ * single resource each, while the OTLP serializers group whatever records
+ * they get by resource, so one request carries many pods. Log records are
+ * written straight to protobuf (logs-proto.ts, same bytes as the SDK's
+ * serializer, a fraction of the CPU) and sent by the SDK's gRPC transport
+ * (logs-transport.ts); requests are cut to the collector's default 4 MiB
+ * limit from the records' known sizes. Metrics go through a MeterProvider
+ * (see metrics.ts).
  *
  * Retries: the batch queue in front retries a batch on `retryable`. The
  * records built from a batch are kept until every signal has delivered them,
@@ -21,10 +25,8 @@ import { join } from 'node:path';
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ExportResult as SdkExportResult } from '@opentelemetry/core';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { NetEvent } from '../../core/event.js';
 import { splitAttributes } from '../../otel/attributes.js';
@@ -32,7 +34,8 @@ import { repoRoot } from '../../paths.js';
 import type { ComponentContext, Exporter, ExportResult } from '../../pipeline/component.js';
 import type { OtlpConfig } from './config.js';
 import { classify, grpcCode } from './grpc-status.js';
-import { buildLogRecord } from './logs.js';
+import { LogEncoder, LogRequestAssembler, type EncodedLog } from './logs-proto.js';
+import { OtlpLogsTransport } from './logs-transport.js';
 import { NetMetrics } from './metrics.js';
 import { ResourceCache } from './resources.js';
 import { buildSpan } from './spans.js';
@@ -48,7 +51,7 @@ interface SignalExporter<T> {
 
 interface Pending {
   spans?: ReadableSpan[];
-  logs?: ReadableLogRecord[];
+  logs?: EncodedLog[];
   inFlight?: Promise<ExportResult>;
   /** Date.now() when the last attempt finished. */
   lastAttemptEnd: number;
@@ -59,10 +62,18 @@ export interface OtlpExporterOptions {
   now?: () => number;
   /** How often held retransmits/drops are checked for expiry. */
   sweepIntervalMs?: number;
+  /** Largest logs request sent without splitting (default: just under gRPC's 4 MiB; tests raise it). */
+  maxLogsRequestBytes?: number;
 }
 
 const GRPC_UNAVAILABLE = 14;
 const ABANDON_SLACK_MS = 1_000;
+/**
+ * Largest logs request sent as one: gRPC's default maximum receive message
+ * size (the Collector's too), less a margin. A collector with a lower limit
+ * still gets its requests split on RESOURCE_EXHAUSTED (see send()).
+ */
+const MAX_LOGS_REQUEST_BYTES = 4 * 1024 * 1024 - 16 * 1024;
 
 let cachedVersion: string | undefined;
 export function netspanVersion(): string {
@@ -83,7 +94,9 @@ export class OtlpExporter implements Exporter {
   private readonly scope: InstrumentationScope;
   private readonly now: () => number;
   private traces?: SignalExporter<ReadableSpan>;
-  private logs?: SignalExporter<ReadableLogRecord>;
+  private logs?: SignalExporter<EncodedLog>;
+  private readonly logEncoder = new LogEncoder();
+  private readonly logAssembler: LogRequestAssembler;
   private metrics?: NetMetrics;
   private sdkConfig?: SdkConfig;
   private readonly pending = new Map<readonly NetEvent[], Pending>();
@@ -110,6 +123,7 @@ export class OtlpExporter implements Exporter {
     );
     this.resources = new ResourceCache(cfg.resource_attributes, cfg.host_service_name);
     this.scope = { name: 'netspan', version: netspanVersion() };
+    this.logAssembler = new LogRequestAssembler(this.scope);
   }
 
   get healthy(): boolean {
@@ -148,7 +162,7 @@ export class OtlpExporter implements Exporter {
       timeoutMillis: Math.max(1, Math.floor(this.cfg.queue.export_timeout_ms * 0.9)),
     };
     if (this.cfg.signals.traces) this.traces = new OTLPTraceExporter(this.sdkConfig);
-    if (this.cfg.signals.logs) this.logs = new OTLPLogExporter(this.sdkConfig);
+    if (this.cfg.signals.logs) this.logs = new OtlpLogsTransport(this.sdkConfig, this.logAssembler);
     if (this.cfg.signals.metrics) {
       const sdkConfig = this.sdkConfig;
       this.metrics = new NetMetrics(
@@ -222,15 +236,15 @@ export class OtlpExporter implements Exporter {
 
   private build(planned: readonly Planned[]): Pending {
     const spans: ReadableSpan[] = [];
-    const logs: ReadableLogRecord[] = [];
     const observed = BigInt(Date.now()) * 1_000_000n;
+    if (this.logs) this.logEncoder.begin(observed);
     for (const p of planned) {
       const { resource, record } = splitAttributes(p.event);
       const res = this.resources.get(resource);
       if (this.traces && p.span) spans.push(buildSpan(p.event, p.span, record, res, this.scope));
-      if (this.logs)
-        logs.push(buildLogRecord(p.event, record, res, this.scope, observed, this.traces ? p.ctx : undefined));
+      if (this.logs) this.logEncoder.add(p.event, record, res, this.traces ? p.ctx : undefined);
     }
+    const logs = this.logs ? this.logEncoder.finish() : [];
     const out: Pending = { lastAttemptEnd: Date.now() };
     if (spans.length) out.spans = spans;
     if (logs.length) out.logs = logs;
@@ -254,7 +268,7 @@ export class OtlpExporter implements Exporter {
     const logs = p.logs;
     if (logs && this.logs) {
       tasks.push(
-        this.send('logs', () => this.logs, logs).then((c) => {
+        this.sendLogs(logs).then((c) => {
           p.logs = c.outcome === 'retryable' ? (c.remaining ?? logs) : undefined;
           if (c.outcome === 'failure')
             this.otel.dropped('logs', 'export_failed', (c.remaining ?? logs).length, c.error);
@@ -269,6 +283,48 @@ export class OtlpExporter implements Exporter {
     if (retry.length) return { code: 'retryable', error: describe([...retry, ...fail]) };
     if (fail.length) return { code: 'failure', error: describe(fail) };
     return { code: 'success' };
+  }
+
+  /**
+   * Logs in requests of at most MAX_LOGS_REQUEST_BYTES (a record larger than
+   * that alone still goes out alone), one after the other; `remaining` is
+   * what is undelivered when one of them does not succeed.
+   */
+  private async sendLogs(
+    items: EncodedLog[],
+  ): Promise<{ outcome: 'success' | 'failure' | 'retryable'; error?: string; remaining?: EncodedLog[] }> {
+    const chunks = this.splitLogs(items);
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      const r = await this.send('logs', () => this.logs, chunk);
+      if (r.outcome !== 'success')
+        return { ...r, remaining: [...(r.remaining ?? chunk), ...chunks.slice(i + 1).flat()] };
+    }
+    return { outcome: 'success' };
+  }
+
+  private splitLogs(items: EncodedLog[]): EncodedLog[][] {
+    const max = this.opts.maxLogsRequestBytes ?? MAX_LOGS_REQUEST_BYTES;
+    const chunks: EncodedLog[][] = [];
+    let chunk: EncodedLog[] = [];
+    let size = 0;
+    let seen = new Set<unknown>();
+    for (const item of items) {
+      let add = LogRequestAssembler.recordSize(item);
+      if (!seen.has(item.resource)) add += this.logAssembler.resourceOverhead(item.resource);
+      if (chunk.length > 0 && size + add > max) {
+        chunks.push(chunk);
+        chunk = [];
+        seen = new Set<unknown>();
+        add = LogRequestAssembler.recordSize(item) + this.logAssembler.resourceOverhead(item.resource);
+        size = 0;
+      }
+      seen.add(item.resource);
+      chunk.push(item);
+      size += add;
+    }
+    if (chunk.length) chunks.push(chunk);
+    return chunks;
   }
 
   /**
@@ -327,7 +383,7 @@ export class OtlpExporter implements Exporter {
     if (!this.sdkConfig || this.stopped) return;
     const old = signal === 'traces' ? this.traces : this.logs;
     if (signal === 'traces') this.traces = new OTLPTraceExporter(this.sdkConfig);
-    else this.logs = new OTLPLogExporter(this.sdkConfig);
+    else this.logs = new OtlpLogsTransport(this.sdkConfig, this.logAssembler);
     old?.shutdown().catch(() => undefined);
   }
 

@@ -1,0 +1,347 @@
+/**
+ * A protobuf writer over one growable Buffer, for netspan's own OTLP
+ * encoders. It writes exactly the bytes the OpenTelemetry JS SDK's
+ * serializer (@opentelemetry/otlp-transformer ProtobufWriter and
+ * common-serializer) writes for the same values: minimal varints, int_value
+ * for integers within int64 (two's complement for negatives), double_value
+ * otherwise, UTF-8 with lone surrogates as U+FFFD (what TextEncoder does),
+ * and nothing for values OTLP has no AnyValue for (bigint, undefined, null,
+ * functions).
+ *
+ * Faster than the SDK's writer because short ASCII strings are copied in one
+ * loop, longer ones by Buffer.write (native), and the constant parts
+ * (attribute keys with their tags and lengths) are encoded once and copied.
+ */
+
+/** Wire types. */
+export const VARINT = 0;
+export const FIXED64 = 1;
+export const LEN = 2;
+export const FIXED32 = 5;
+
+export const tag = (field: number, wire: number): number => (field << 3) | wire;
+
+/** Bytes of the varint encoding of a non-negative integer (negatives take 10). */
+export function varintSize(v: number): number {
+  if (v < 0) return 10;
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  if (v < 0x800000000) return 5;
+  if (v < 0x40000000000) return 6;
+  if (v < 0x2000000000000) return 7;
+  if (v < 0x100000000000000) return 8;
+  return 9;
+}
+
+const MIN_INT64 = -(2 ** 63);
+const MAX_INT64 = 2 ** 63;
+/** Strings up to this many UTF-16 units go through the JS loop; longer ones through Buffer.write. */
+const SHORT_STRING = 48;
+
+/** AnyValue field tags. */
+const ANY_STRING = tag(1, LEN);
+const ANY_BOOL = tag(2, VARINT);
+const ANY_INT = tag(3, VARINT);
+const ANY_DOUBLE = tag(4, FIXED64);
+const ANY_ARRAY = tag(5, LEN);
+const ANY_KVLIST = tag(6, LEN);
+const ANY_BYTES = tag(7, LEN);
+/** ArrayValue.values, KeyValueList.values, KeyValue.key: all field 1. */
+const FIELD1_LEN = tag(1, LEN);
+/** KeyValue.value. */
+const KV_VALUE = tag(2, LEN);
+
+export class ProtoWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initialSize = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** Make room for `n` more bytes. */
+  ensure(n: number): void {
+    const needed = this.pos + n;
+    if (needed <= this.buf.length) return;
+    let size = Math.max(this.buf.length * 2, 64);
+    while (size < needed) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.ensure(n);
+    if (n > 64) {
+      this.buf.set(bytes, this.pos);
+      this.pos += n;
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = bytes[i]!;
+    this.pos = p;
+  }
+
+  /** A copy of bytes [start, end) of what was written. */
+  copy(start = 0, end = this.pos): Buffer {
+    const out = Buffer.allocUnsafe(end - start);
+    this.buf.copy(out, 0, start, end);
+    return out;
+  }
+
+  /** The SDK's varint of a JS number: 32-bit loop up to 2^32 - 1, otherwise 64-bit (two's complement for negatives). */
+  varint(value: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    if (value >= 0 && value <= 0xffffffff) {
+      let v = value >>> 0;
+      while (v > 0x7f) {
+        buf[this.pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[this.pos++] = v;
+      return;
+    }
+    let low: number;
+    let high: number;
+    if (value >= 0) {
+      low = value >>> 0;
+      high = (value / 0x100000000) >>> 0;
+    } else {
+      const abs = Math.abs(value);
+      low = ~(abs >>> 0) >>> 0;
+      high = ~((abs / 0x100000000) >>> 0) >>> 0;
+      low = (low + 1) >>> 0;
+      if (low === 0) high = (high + 1) >>> 0;
+    }
+    while (high > 0 || low > 0x7f) {
+      buf[this.pos++] = (low & 0x7f) | 0x80;
+      low = ((low >>> 7) | (high << 25)) >>> 0;
+      high >>>= 7;
+    }
+    buf[this.pos++] = low & 0x7f;
+  }
+
+  /** uint64 little-endian (values wrap modulo 2^64). */
+  fixed64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
+    this.pos += 8;
+  }
+
+  fixed32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+
+  /** Length-prefixed UTF-8. */
+  string(s: string): void {
+    const len = s.length;
+    if (len <= SHORT_STRING) {
+      this.ensure(1 + len);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let p = start;
+      for (let i = 0; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          this.stringNative(s);
+          return;
+        }
+        buf[p++] = c;
+      }
+      buf[this.pos] = len; // SHORT_STRING < 128: one length byte
+      this.pos = p;
+      return;
+    }
+    this.stringNative(s);
+  }
+
+  private stringNative(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos, n, 'utf8');
+  }
+
+  /** Length-prefixed bytes of a hex string (trace and span ids). */
+  hexBytes(hex: string): void {
+    const n = hex.length >> 1;
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(hex, this.pos, n, 'hex');
+  }
+
+  /** Reserve one byte for the length of a nested message; returns where it starts. */
+  startLen(): number {
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  /** Write the length reserved by startLen(), moving the content when it needs more than one byte. */
+  endLen(at: number): void {
+    const len = this.pos - at - 1;
+    if (len < 0x80) {
+      this.buf[at] = len;
+      return;
+    }
+    const size = varintSize(len);
+    this.ensure(size - 1);
+    this.buf.copyWithin(at + size, at + 1, this.pos);
+    this.pos += size - 1;
+    const end = this.pos;
+    this.pos = at;
+    this.varint(len);
+    this.pos = end;
+  }
+
+  /** An AnyValue's fields (without the enclosing tag and length), as the SDK's writeAnyValue. */
+  anyValue(value: unknown): void {
+    switch (typeof value) {
+      case 'string':
+        this.byte(ANY_STRING);
+        this.string(value);
+        return;
+      case 'boolean':
+        this.byte(ANY_BOOL);
+        this.byte(value ? 1 : 0);
+        return;
+      case 'number':
+        if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
+          this.byte(ANY_INT);
+          this.varint(value);
+        } else {
+          this.byte(ANY_DOUBLE);
+          this.double(value);
+        }
+        return;
+      case 'object':
+        if (value === null) return;
+        if (value instanceof Uint8Array) {
+          this.byte(ANY_BYTES);
+          this.varint(value.length);
+          this.raw(value);
+        } else if (Array.isArray(value)) {
+          this.byte(ANY_ARRAY);
+          const a = this.startLen();
+          for (const item of value as unknown[]) {
+            this.byte(FIELD1_LEN);
+            const v = this.startLen();
+            this.anyValue(item);
+            this.endLen(v);
+          }
+          this.endLen(a);
+        } else {
+          this.byte(ANY_KVLIST);
+          const l = this.startLen();
+          const obj = value as Record<string, unknown>;
+          for (const k in obj) {
+            if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+            this.byte(FIELD1_LEN);
+            this.keyValue(keyField(k), obj[k]);
+          }
+          this.endLen(l);
+        }
+        return;
+      default:
+      // bigint, undefined, function, symbol: no AnyValue, as in the SDK
+    }
+  }
+
+  /** A KeyValue's length and content: `key` is keyField(name); the tag is the caller's. */
+  keyValue(key: Uint8Array, value: unknown): void {
+    if (typeof value === 'string' && this.shortStringKeyValue(key, value)) return;
+    if (typeof value === 'number' && value >= 0 && value < 0x80 && (value | 0) === value) {
+      // small non-negative int: every length is one byte
+      const n = key.length;
+      this.ensure(n + 6);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = n + 4;
+      for (let i = 0; i < n; i++) buf[p++] = key[i]!;
+      buf[p++] = KV_VALUE;
+      buf[p++] = 2;
+      buf[p++] = ANY_INT;
+      buf[p++] = value;
+      this.pos = p;
+      return;
+    }
+    const kv = this.startLen();
+    this.raw(key);
+    this.byte(KV_VALUE);
+    const v = this.startLen();
+    this.anyValue(value);
+    this.endLen(v);
+    this.endLen(kv);
+  }
+
+  /**
+   * A KeyValue with a short ASCII string value, every length one byte, in
+   * one loop. False (nothing written) when the string does not qualify.
+   */
+  private shortStringKeyValue(key: Uint8Array, s: string): boolean {
+    const len = s.length;
+    const n = key.length;
+    if (len > SHORT_STRING || n + len + 4 >= 0x80) return false;
+    this.ensure(n + len + 5);
+    const buf = this.buf;
+    const at = this.pos;
+    let p = at + 1;
+    for (let i = 0; i < n; i++) buf[p++] = key[i]!;
+    buf[p++] = KV_VALUE;
+    buf[p++] = len + 2;
+    buf[p++] = ANY_STRING;
+    buf[p++] = len;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+    buf[at] = p - at - 1;
+    this.pos = p;
+    return true;
+  }
+
+  /** Repeated KeyValue `field` for every own enumerable property of `attrs`, in order (the SDK's writeAttributes). */
+  attributes(attrs: Readonly<Record<string, unknown>>, field: number): void {
+    const t = tag(field, LEN);
+    for (const k in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+      this.byte(t);
+      this.keyValue(keyField(k), attrs[k]);
+    }
+  }
+}
+
+const KEY_CACHE_MAX = 2048;
+const keyCache = new Map<string, Buffer>();
+const keyWriter = new ProtoWriter(1024);
+
+/** KeyValue.key as bytes: tag, length, UTF-8 name. Cached for the (few) names netspan uses. */
+export function keyField(name: string): Buffer {
+  let b = keyCache.get(name);
+  if (b === undefined) {
+    keyWriter.pos = 0;
+    keyWriter.byte(FIELD1_LEN);
+    keyWriter.string(name);
+    b = keyWriter.copy();
+    if (keyCache.size < KEY_CACHE_MAX) keyCache.set(name, b);
+  }
+  return b;
+}
