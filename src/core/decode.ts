@@ -38,11 +38,14 @@ export function decodeBpfBuf(text: string): string {
 /** Strict unsigned decimal integer; returns NaN for anything else. */
 export function parseUint(text: string): number {
   if (text.length === 0 || text.length > 16) return NaN;
+  // Accumulated while checking: exact up to 15 digits (< 2^53); Number() rounds 16-digit values correctly.
+  let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return NaN;
+    n = n * 10 + (c - 48);
   }
-  return Number(text);
+  return text.length < 16 ? n : Number(text);
 }
 
 /** Strict signed decimal integer; returns NaN for anything else. */

@@ -68,29 +68,32 @@ export function toJsonLine(event: NetEvent): string {
       case 'function':
       case 'symbol':
         continue;
+      case 'string':
+        out += keyPrefix(key) + JSON.stringify(value);
+        break;
       case 'bigint':
-        out += `,"${snakeJson(key)}":"${value}"`;
+        out += keyPrefix(key) + '"' + value.toString() + '"';
         break;
       case 'number':
-        out += `,"${snakeJson(key)}":${Number.isFinite(value) ? String(value) : 'null'}`;
+        out += keyPrefix(key) + (Number.isFinite(value) ? String(value) : 'null');
         break;
       case 'boolean':
-        out += `,"${snakeJson(key)}":${value ? 'true' : 'false'}`;
+        out += keyPrefix(key) + (value ? 'true' : 'false');
         break;
       default:
-        out += `,"${snakeJson(key)}":${JSON.stringify(value)}`;
+        out += keyPrefix(key) + JSON.stringify(value);
     }
   }
   return out + '}';
 }
 
-const SNAKE_JSON = new Map<string, string>();
-/** snake(key), escaped for a JSON string (without the quotes). */
-function snakeJson(key: string): string {
-  let s = SNAKE_JSON.get(key);
+const KEY_PREFIX = new Map<string, string>();
+/** `,"snake_key":` for a camelCase key, escaped for JSON: one lookup per field. */
+function keyPrefix(key: string): string {
+  let s = KEY_PREFIX.get(key);
   if (s === undefined) {
-    s = JSON.stringify(snake(key)).slice(1, -1);
-    if (SNAKE_JSON.size < 256) SNAKE_JSON.set(key, s);
+    s = `,${JSON.stringify(snake(key))}:`;
+    if (KEY_PREFIX.size < 256) KEY_PREFIX.set(key, s);
   }
   return s;
 }

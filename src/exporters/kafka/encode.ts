@@ -30,11 +30,10 @@ function endpoint(addr: string, port: number): string {
  * seen from either side, and by every probe, gives the same key.
  */
 export function fourTuple(saddr: string, sport: number, daddr: string, dport: number): string {
-  const a = { addr: saddr, port: sport };
-  const b = { addr: daddr, port: dport };
-  const aFirst = a.addr < b.addr || (a.addr === b.addr && a.port <= b.port);
-  const [lo, hi] = aFirst ? [a, b] : [b, a];
-  return `${endpoint(lo.addr, lo.port)}-${endpoint(hi.addr, hi.port)}`;
+  const sFirst = saddr < daddr || (saddr === daddr && sport <= dport);
+  return sFirst
+    ? `${endpoint(saddr, sport)}-${endpoint(daddr, dport)}`
+    : `${endpoint(daddr, dport)}-${endpoint(saddr, sport)}`;
 }
 
 function podOrPid(e: NetEvent): string {

@@ -45,9 +45,13 @@ import type { KafkaConfig } from './config.js';
 import { encodedRecordSize, toRecord } from './encode.js';
 import { NetspanProducer } from './wire/producer.js';
 
-/** `client: auto` takes netspan's own producer unless a setting needs kafkajs (SASL, idempotence). */
-export function clientFactoryFor(cfg: Pick<KafkaConfig, 'client' | 'sasl' | 'idempotent'>): ProducerClientFactory {
-  const kafkajs = cfg.client === 'kafkajs' || (cfg.client === 'auto' && (cfg.sasl !== undefined || cfg.idempotent));
+/** `client: auto` takes netspan's own producer unless a setting needs kafkajs (TLS, SASL, idempotence). */
+export function clientFactoryFor(
+  cfg: Pick<KafkaConfig, 'client' | 'sasl' | 'idempotent' | 'tls'>,
+): ProducerClientFactory {
+  const kafkajs =
+    cfg.client === 'kafkajs' ||
+    (cfg.client === 'auto' && (cfg.sasl !== undefined || cfg.idempotent || cfg.tls.enabled));
   return kafkajs ? kafkaJsClientFactory : (opts) => new NetspanProducer(opts);
 }
 

@@ -370,6 +370,23 @@ clientTest(
   },
 );
 
+clientTest('acks leader and none: every record arrives', { timeout: 60_000 }, async (client) => {
+  for (const acks of ['leader', 'none'] as const) {
+    const p = prefix();
+    const batch = Array.from({ length: 40 }, (_, i) => soconnect({ sport: 20000 + i }));
+    await withExporter(client, { topic: `${p}.acks`, acks }, async (exp, c) => {
+      assert.deepEqual(await exp.export(batch), { code: 'success' });
+      assert.equal(records(c, `${p}.acks`, 'sent'), 40);
+    });
+    const got = await consumeAll(cluster.bootstrap, `${p}.acks`);
+    assert.deepEqual(
+      got.map((r) => (json(r) as { sport: number }).sport).sort(),
+      batch.map((e) => e.sport).sort(),
+      `acks ${acks}`,
+    );
+  }
+});
+
 clientTest(
   'gzip: records are compressed by our producer and decompressed by kcat',
   { timeout: 60_000 },

@@ -136,7 +136,7 @@ void test('config: defaults, brokers as a comma-separated string, validation mes
     'client_retries: idempotent: true requires client_retries >= 1',
   ]);
   assert.deepEqual(issues({ client: 'netspan', idempotent: true }), [
-    'client: client: netspan does not do SASL or the idempotent producer; use client: kafkajs or auto',
+    'client: client: netspan does not do TLS, SASL or the idempotent producer; use client: kafkajs or auto',
   ]);
   assert.deepEqual(issues({ client: 'librdkafka' }), [
     'client: Invalid option: expected one of "auto"|"netspan"|"kafkajs"',
@@ -422,7 +422,7 @@ void test('pipelines/kafka.yaml loads: five probes, json, brokers from KAFKA_BRO
   }
 });
 
-void test("client: auto takes netspan's producer unless SASL or idempotence needs kafkajs", () => {
+void test("client: auto takes netspan's producer unless TLS, SASL or idempotence needs kafkajs", () => {
   const made = (over: Record<string, unknown>) => {
     const cfg = kafkaConfigSchema.parse({ sasl: undefined, ...over });
     const client = clientFactoryFor(cfg)({
@@ -441,7 +441,7 @@ void test("client: auto takes netspan's producer unless SASL or idempotence need
   };
   const sasl = { mechanism: 'scram-sha-512', username: 'u', password_env: 'P' };
   assert.equal(made({}), 'netspan');
-  assert.equal(made({ tls: { enabled: true } }), 'netspan');
+  assert.equal(made({ tls: { enabled: true } }), 'kafkajs');
   assert.equal(made({ sasl }), 'kafkajs');
   assert.equal(made({ idempotent: true }), 'kafkajs');
   assert.equal(made({ client: 'kafkajs' }), 'kafkajs');

@@ -1,13 +1,12 @@
 /**
- * One TCP (or TLS) connection to one broker: size-prefixed frames,
+ * One TCP connection to one broker: size-prefixed frames,
  * pipelined requests matched to responses by correlation id, a timeout per
  * request. Any socket error, timeout or unparsable frame closes the
  * connection and fails every pending request with `ConnectionError`; the
  * producer then reconnects. Requests encode into one buffer each, written
  * with a single socket write.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as netConnect, type Socket } from 'node:net';
 import { ByteWriter } from './bytes.js';
 
 export class ConnectionError extends Error {
@@ -20,21 +19,12 @@ export class ConnectionError extends Error {
   }
 }
 
-export interface TlsOptions {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized: boolean;
-  servername?: string;
-}
-
 export interface ConnectionOptions {
   host: string;
   port: number;
   clientId: string;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
-  tls?: TlsOptions;
 }
 
 interface Pending {
@@ -88,26 +78,8 @@ export class BrokerConnection {
         if (!done) finish(err);
         else this.close(err);
       };
-      let s: Socket;
-      if (o.tls) {
-        s = tlsConnect({
-          host: o.host,
-          port: o.port,
-          rejectUnauthorized: o.tls.rejectUnauthorized,
-          ...(o.tls.ca !== undefined ? { ca: [o.tls.ca] } : {}),
-          ...(o.tls.cert !== undefined ? { cert: o.tls.cert } : {}),
-          ...(o.tls.key !== undefined ? { key: o.tls.key } : {}),
-          ...(o.tls.servername !== undefined
-            ? { servername: o.tls.servername }
-            : isIP(o.host) === 0
-              ? { servername: o.host }
-              : {}),
-        });
-        s.once('secureConnect', () => finish());
-      } else {
-        s = netConnect({ host: o.host, port: o.port });
-        s.once('connect', () => finish());
-      }
+      const s: Socket = netConnect({ host: o.host, port: o.port });
+      s.once('connect', () => finish());
       s.setNoDelay(true);
       s.on('error', onError);
       s.on('close', () => this.close(new ConnectionError(`connection to ${this.address} closed`, 'ECONNRESET')));

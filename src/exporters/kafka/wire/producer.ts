@@ -62,6 +62,7 @@ export class NetspanProducer implements ProducerClient {
   constructor(private readonly opts: ProducerClientOptions) {
     if (opts.sasl) throw new Error('the netspan Kafka client does not do SASL; use client: kafkajs (or auto)');
     if (opts.idempotent) throw new Error('the netspan Kafka client is not idempotent; use client: kafkajs (or auto)');
+    if (opts.tls) throw new Error('the netspan Kafka client does not do TLS; use client: kafkajs (or auto)');
   }
 
   private open(host: string, port: number): BrokerConnection {
@@ -71,7 +72,6 @@ export class NetspanProducer implements ProducerClient {
       clientId: this.opts.clientId,
       connectTimeoutMs: this.opts.connectTimeoutMs,
       requestTimeoutMs: this.opts.requestTimeoutMs,
-      ...(this.opts.tls ? { tls: this.opts.tls } : {}),
     });
   }
 
@@ -128,12 +128,13 @@ export class NetspanProducer implements ProducerClient {
     return conn;
   }
 
-  private partitionOf(r: KafkaRecord, t: TopicInfo): number {
+  /** Index into t.partitions (sorted by id): murmur2 of the key like the Java client, round-robin without a key. */
+  private partitionIndex(r: KafkaRecord, t: TopicInfo): number {
     const n = t.partitions.length;
-    if (r.key !== null) return t.partitions[(murmur2Key(r.key) & 0x7fffffff) % n]!.partition;
+    if (r.key !== null) return (murmur2Key(r.key) & 0x7fffffff) % n;
     const c = ((this.roundRobin.get(t.name) ?? Math.floor(Math.random() * n)) + 1) % n;
     this.roundRobin.set(t.name, c);
-    return t.partitions[c]!.partition;
+    return c;
   }
 
   async send(records: readonly KafkaRecord[]): Promise<void> {
@@ -190,25 +191,27 @@ export class NetspanProducer implements ProducerClient {
     for (const r of records) if (!this.topics.has(r.topic)) missing.add(r.topic);
     if (missing.size > 0) await this.refresh([...missing]);
 
-    // Route: leader → topic/partition → records
-    const routes = new Map<string, Route>();
+    // Route: topic → partition (by index in the metadata) → records; then by leader
+    const routes: Route[] = [];
+    const perTopic = new Map<string, (Route | undefined)[]>();
     for (const r of records) {
       const t = this.topics.get(r.topic);
       if (!t) {
         fail([r], r.topic, 5, `no metadata for topic ${r.topic} (LEADER_NOT_AVAILABLE: being created?)`);
         continue;
       }
-      const p = this.partitionOf(r, t);
-      const k = `${r.topic}\u0000${p}`;
-      let route = routes.get(k);
+      const i = this.partitionIndex(r, t);
+      let slots = perTopic.get(r.topic);
+      if (!slots) perTopic.set(r.topic, (slots = new Array<Route | undefined>(t.partitions.length)));
+      let route = slots[i];
       if (!route) {
-        const leader = t.partitions.find((x) => x.partition === p)?.leader ?? -1;
-        routes.set(k, (route = { leader, topic: r.topic, partition: p, records: [] }));
+        const p = t.partitions[i]!;
+        routes.push((route = slots[i] = { leader: p.leader, topic: r.topic, partition: p.partition, records: [] }));
       }
       route.records.push(r);
     }
     const byLeader = new Map<number, Route[]>();
-    for (const route of routes.values()) {
+    for (const route of routes) {
       if (route.leader < 0) {
         fail(route.records, route.topic, 5, `LEADER_NOT_AVAILABLE for ${route.topic}/${route.partition}`);
         continue;
