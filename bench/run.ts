@@ -25,7 +25,10 @@
  * --before DIR: a second checkout (built, with these bench files) whose
  * netspan rows run right before ours, in the same session, marked "(before)".
  *
- *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--only a,b] [--before DIR]
+ * --readme: also rewrite the results section of README.md (between its
+ * bench markers) from this run's figures (bench/readme.ts).
+ *
+ *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--only a,b] [--before DIR] [--readme]
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +37,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/paths.js';
 import { startMockCluster, type MockCluster } from '../test/helpers/kafka-mock.js';
+import { replaceSection, resultsMarkdown } from './readme.js';
 import { writeRecord } from './record.js';
 
 const { values } = parseArgs({
@@ -43,6 +47,7 @@ const { values } = parseArgs({
     'no-live': { type: 'boolean', default: false },
     only: { type: 'string' },
     before: { type: 'string' },
+    readme: { type: 'boolean', default: false },
   },
 });
 const events = Math.min(Math.max(Number(values.events), 1000), 20_000_000);
@@ -55,7 +60,7 @@ const node = process.execPath;
 const daemon = join(root, 'dist/bench/daemon.js');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-interface Measured {
+export interface Measured {
   wall: number;
   cpu: number;
   maxrssMb: number;
@@ -117,7 +122,7 @@ pipelines:
   );
 }
 
-interface Row {
+export interface Row {
   name: string;
   events: number;
   m: Measured;
@@ -182,6 +187,14 @@ if (want('kafka') || want('kcat')) {
         'netspan → kafka json',
         replayConfig('kafka', `"kafka": { brokers: "${cluster.bootstrap}", encoding: json, topic: "bench.{type}" }`),
       );
+    if (want('kafkajs'))
+      await netspanRun(
+        'netspan → kafka json (kafkajs)',
+        replayConfig(
+          'kafkajs',
+          `"kafka": { brokers: "${cluster.bootstrap}", encoding: json, topic: "bench.{type}", client: kafkajs }`,
+        ),
+      );
     if (want('kcat')) {
       const m = await measure('kcat -P', ['kcat', '-P', '-b', cluster.bootstrap, '-t', 'bench.raw', '-l', rec]);
       rows.push({
@@ -239,7 +252,7 @@ if (want('k8s5000')) {
 }
 
 // ---------------------------------------------------------------- live
-interface LiveResult {
+export interface LiveResult {
   rate: number;
   ops: number;
   delivered: number;
@@ -381,5 +394,16 @@ o += problems.length
   ? `\nPROBLEMS:\n  ${problems.join('\n  ')}\n`
   : `\nchecks: every netspan row received and sent exactly its events, 0 dropped, 0 parse errors\n`;
 process.stdout.write(o);
+if (values.readme) {
+  const readme = join(root, 'README.md');
+  writeFileSync(
+    readme,
+    replaceSection(
+      readFileSync(readme, 'utf8'),
+      resultsMarkdown({ events, lines: info.lines, rows, startup, lives, liveSeconds, mem5000, problems }),
+    ),
+  );
+  log('README.md: results section rewritten');
+}
 rmSync(dir, { recursive: true, force: true });
 process.exitCode = problems.length ? 1 : 0;
