@@ -17,6 +17,8 @@ import {
 import { testTelemetry } from '../../../test/helpers/telemetry.js';
 import { kafkaConfigSchema } from './config.js';
 import { KafkaExporter } from './exporter.js';
+import type { BrokerConnection } from './wire/connection.js';
+import { NetspanProducer } from './wire/producer.js';
 import { exportLogsServiceRequestType } from './otlp.js';
 import { gethostlatency, skbdrop, soconnect, tcpretrans, udpconnect } from './testdata.js';
 
@@ -443,5 +445,49 @@ clientTest(
     });
     const got = await consumeAll(cluster.bootstrap, `${p}.big`);
     assert.deepEqual(got.map((r) => r.headers['netspan.event.type']).sort(), ['soconnect', 'tcpretrans', 'udpconnect']);
+  },
+);
+
+void test(
+  '[netspan] connections the broker closed (idle timeout) are opened again by the next send',
+  { timeout: 60_000 },
+  async () => {
+    const p = prefix();
+    const producer = new NetspanProducer({
+      brokers: cluster.brokers,
+      clientId: 'idle-test',
+      acks: 'all',
+      compression: 'none',
+      idempotent: false,
+      connectTimeoutMs: 2_000,
+      requestTimeoutMs: 5_000,
+      retries: 2,
+      log: () => undefined,
+    });
+    const rec = (topic: string, n: number) => ({
+      topic,
+      key: `k${n}`,
+      value: Buffer.from(`{"n":${n}}`),
+      headers: {},
+      timestampMs: 1_763_000_000_000 + n,
+    });
+    try {
+      await producer.connect();
+      await producer.send([rec(`${p}.a`, 1)]);
+      const inner = producer as unknown as { bootstrap?: BrokerConnection; conns: Map<number, BrokerConnection> };
+      inner.bootstrap?.close();
+      for (const c of inner.conns.values()) c.close();
+      // a new topic: needs metadata, which needs a connection again
+      await producer.send([rec(`${p}.b`, 2), rec(`${p}.a`, 3)]);
+    } finally {
+      await producer.disconnect();
+    }
+    const a = await consumeAll(cluster.bootstrap, `${p}.a`);
+    const b = await consumeAll(cluster.bootstrap, `${p}.b`);
+    assert.deepEqual(a.map((r) => r.value.toString()).sort(), ['{"n":1}', '{"n":3}']);
+    assert.deepEqual(
+      b.map((r) => r.value.toString()),
+      ['{"n":2}'],
+    );
   },
 );

@@ -57,6 +57,8 @@ export class NetspanProducer implements ProducerClient {
   private bootstrap: BrokerConnection | undefined;
   private readonly topics = new Map<string, TopicInfo>();
   private readonly roundRobin = new Map<string, number>();
+  /** Why the last metadata had no partitions for a topic (being created, unknown, not authorized). */
+  private readonly topicErrors = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly opts: ProducerClientOptions) {
@@ -99,7 +101,16 @@ export class NetspanProducer implements ProducerClient {
   private async refresh(topics: readonly string[]): Promise<void> {
     let conn = this.bootstrap && !this.bootstrap.closed ? this.bootstrap : undefined;
     if (!conn) for (const c of this.conns.values()) if (!c.closed) conn = c;
-    if (!conn) throw new ConnectionError('no open connection to any broker');
+    // Brokers close idle connections (connections.max.idle.ms): open one to a known broker again.
+    for (const nodeId of conn ? [] : this.brokers.keys()) {
+      try {
+        conn = await this.connection(nodeId);
+        break;
+      } catch {
+        // try the next broker
+      }
+    }
+    if (!conn) throw new ConnectionError('no broker of the cluster is reachable');
     const body = await conn.request(API_METADATA, 1, (w) => writeMetadataRequest(w, topics), 64 + topics.length * 64);
     const md = readMetadataResponse(body);
     for (const b of md.brokers) {
@@ -113,7 +124,11 @@ export class NetspanProducer implements ProducerClient {
     if (this.topics.size + md.topics.length > MAX_TOPICS) this.topics.clear();
     for (const t of md.topics) {
       if (t.errorCode === 0 && t.partitions.length > 0) this.topics.set(t.name, t);
-      else this.topics.delete(t.name);
+      else {
+        this.topics.delete(t.name);
+        if (this.topicErrors.size >= MAX_TOPICS) this.topicErrors.clear();
+        this.topicErrors.set(t.name, t.errorCode === 0 ? 5 : t.errorCode);
+      }
     }
   }
 
@@ -197,7 +212,8 @@ export class NetspanProducer implements ProducerClient {
     for (const r of records) {
       const t = this.topics.get(r.topic);
       if (!t) {
-        fail([r], r.topic, 5, `no metadata for topic ${r.topic} (LEADER_NOT_AVAILABLE: being created?)`);
+        const code = this.topicErrors.get(r.topic) ?? 5;
+        fail([r], r.topic, code, `${errorName(code)} for topic ${r.topic} (from the cluster metadata)`);
         continue;
       }
       const i = this.partitionIndex(r, t);
