@@ -42,18 +42,31 @@ function ports(values: Buffer[]): number[] {
   return values.map((v) => (JSON.parse(v.toString('utf8')) as { sport: number }).sport).sort((a, b) => a - b);
 }
 
+/** Each test runs with both Kafka clients (config `client`). */
+const CLIENTS = ['netspan', 'kafkajs'] as const;
+type Client = (typeof CLIENTS)[number];
+function clientTest(name: string, opts: { timeout: number }, fn: (client: Client) => Promise<void>): void {
+  for (const client of CLIENTS) void test(`[${client}] ${name}`, opts, () => fn(client));
+}
+
 function range(from: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => from + i);
 }
 
-void test(
+clientTest(
   'brokers unreachable at start: start() returns, exports are retryable, then the broker appears and delivery starts',
   { timeout: 60_000 },
-  async () => {
+  async (client) => {
     const proxy = await startProxy(); // refuses every connection until it has a target
     const c = ctx('kafka/late');
     const exp = new KafkaExporter(
-      kafkaConfigSchema.parse({ brokers: proxy.address, topic: 'late', connect_timeout_ms: 500, client_retries: 0 }),
+      kafkaConfigSchema.parse({
+        client,
+        brokers: proxy.address,
+        topic: 'late',
+        connect_timeout_ms: 500,
+        client_retries: 0,
+      }),
       c,
     );
     let cluster: Awaited<ReturnType<typeof startMockCluster>> | undefined;
@@ -91,14 +104,14 @@ void test(
   },
 );
 
-void test(
+clientTest(
   'shutdown while the brokers are still unreachable is prompt and safe twice; shutdown before start too',
   { timeout: 30_000 },
-  async () => {
+  async (client) => {
     const proxy = await startProxy();
     try {
       const exp = new KafkaExporter(
-        kafkaConfigSchema.parse({ brokers: proxy.address, connect_timeout_ms: 300, client_retries: 0 }),
+        kafkaConfigSchema.parse({ client, brokers: proxy.address, connect_timeout_ms: 300, client_retries: 0 }),
         ctx('kafka/never'),
       );
       await exp.start();
@@ -108,7 +121,10 @@ void test(
       await exp.shutdown();
       assert.ok(Date.now() - t0 < 2_000, `shutdown took ${Date.now() - t0} ms`);
 
-      const unstarted = new KafkaExporter(kafkaConfigSchema.parse({ brokers: proxy.address }), ctx('kafka/unstarted'));
+      const unstarted = new KafkaExporter(
+        kafkaConfigSchema.parse({ client, brokers: proxy.address }),
+        ctx('kafka/unstarted'),
+      );
       await unstarted.shutdown();
       await unstarted.shutdown();
       await unstarted.start(); // after shutdown: a no-op, no connection attempts
@@ -119,16 +135,17 @@ void test(
   },
 );
 
-void test(
+clientTest(
   'cluster killed mid-stream, then restarted: retryable → dropped through the BatchQueue, counts add up exactly, delivery recovers',
   { timeout: 90_000 },
-  async () => {
+  async (client) => {
     const proxy = await startProxy();
     let cluster = await startMockCluster(3);
     proxy.setTarget(cluster.brokers[0]);
     const c = ctx('kafka/crash');
     const exp = new KafkaExporter(
       kafkaConfigSchema.parse({
+        client,
         brokers: proxy.address,
         topic: 'crash',
         connect_timeout_ms: 500,

@@ -11,10 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
+import fc from 'fast-check';
 import type { KafkaRecord } from '../client.js';
 import { ByteReader, ByteWriter, WireError, varintSize, varlongSize } from './bytes.js';
 import { BrokerConnection, ConnectionError } from './connection.js';
-import { errorKind, errorName, readMetadataResponse } from './protocol.js';
+import { errorKind, errorName, readMetadataResponse, readProduceResponse } from './protocol.js';
 import { writeRecordBatch } from './record-batch.js';
 
 /** CRC-32C (Castagnoli), bit by bit. */
@@ -276,4 +277,34 @@ void test('connection: a garbage frame fails the pending request with Connection
   } finally {
     server.close();
   }
+});
+
+void test('fuzz: hostile broker responses only ever throw WireError, and quickly (fixed seed)', () => {
+  const valid = new ByteWriter();
+  valid.int32(1).int32(7).string('b').int32(9092).nullableString(null).int32(7);
+  valid.int32(1).int16(0).string('t').int8(0).int32(1).int16(0).int32(0).int32(7).int32(1).int32(7).int32(1).int32(7);
+  const seed = Buffer.from(valid.view());
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 256 }),
+        // mutations of a valid response: the interesting inputs are almost valid
+        fc.tuple(fc.nat(seed.length - 1), fc.integer({ min: 0, max: 255 })).map(([i, b]) => {
+          const m = Buffer.from(seed);
+          m[i] = b;
+          return m;
+        }),
+      ),
+      (bytes) => {
+        for (const read of [readMetadataResponse, readProduceResponse]) {
+          try {
+            read(Buffer.from(bytes));
+          } catch (e) {
+            assert.ok(e instanceof WireError, `unexpected ${String(e)}`);
+          }
+        }
+      },
+    ),
+    { seed: 7, numRuns: 20_000 },
+  );
 });
