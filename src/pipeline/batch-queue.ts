@@ -61,7 +61,8 @@ export const queueConfigSchema = z
 export type QueueConfig = z.infer<typeof queueConfigSchema>;
 
 export class BatchQueue {
-  private queue: NetEvent[] = [];
+  /** Slots before `head` are taken (undefined). */
+  private queue: (NetEvent | undefined)[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
   private exporting: Promise<void> | undefined;
@@ -124,8 +125,14 @@ export class BatchQueue {
 
   private takeBatch(): NetEvent[] {
     const n = Math.min(this.cfg.max_batch_size, this.size());
-    const batch = this.queue.slice(this.head, this.head + n);
+    const start = this.head;
+    const batch = this.queue.slice(start, start + n) as NetEvent[];
     this.head += n;
+    // The taken slots must not keep their events alive until the next
+    // compaction (up to 4,096 events later): at full speed that is long
+    // enough for the young generation to promote them, and the old
+    // generation then fills with dead events until a full GC.
+    this.queue.fill(undefined, start, this.head);
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -240,7 +247,8 @@ export class BatchQueue {
     })();
     await Promise.race([work, new Promise((r) => setTimeout(r, this.cfg.shutdown_timeout_ms + 50).unref())]);
     let left = this.size();
-    this.head = this.queue.length;
+    this.queue = [];
+    this.head = 0;
     // Batches still being exported (e.g. retrying against an endpoint that is down) are given up too.
     for (const f of this.inFlight) {
       f.abandoned = true;

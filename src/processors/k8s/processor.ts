@@ -98,7 +98,14 @@ export class K8sProcessor implements Processor {
   }
 
   private attrsFor(rec: PodRecord, containerId: string | undefined): Attrs {
-    let p = this.cache.get(rec.uid);
+    // peek, not get: a hit does not move the pod to the back of the LRU.
+    // Reordering is a Map delete + insert per event, which makes V8 rebuild
+    // the Map's table every few thousand events; with thousands of pods that
+    // table is a large object that only a full GC frees (5,000 pods, 300k
+    // events replayed: ~14 MB more peak RSS and ~20 % more CPU with get).
+    // Eviction is therefore oldest-inserted first; it only happens beyond
+    // 8,192 pods and costs one rebuild.
+    let p = this.cache.peek(rec.uid);
     if (!p || p.rec !== rec || p.rsGeneration !== this.store.rsGeneration) {
       p = { rec, rsGeneration: this.store.rsGeneration, base: this.podAttributes(rec), byContainer: new Map() };
       this.cache.set(rec.uid, p);
