@@ -18,8 +18,8 @@ export class Lru<K, V> {
   get(key: K): V | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
-    // Refresh recency only when the key is not already the newest: the delete
-    // + set pair is the expensive part of a hit.
+    // A hit becomes the newest entry (delete + set, the expensive part of a
+    // hit): hot paths that can live with oldest-inserted eviction use peek().
     this.map.delete(key);
     this.map.set(key, v);
     return v;
