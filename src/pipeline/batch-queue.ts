@@ -102,6 +102,10 @@ export class BatchQueue {
     else this.timer ??= setTimeout(() => this.kick(), this.cfg.scheduled_delay_ms);
   }
 
+  get capacity(): number {
+    return this.cfg.max_queue_size;
+  }
+
   freeSpace(): number {
     return this.stopped ? Infinity : this.cfg.max_queue_size - this.size();
   }

@@ -42,6 +42,13 @@ export interface Exporter extends Lifecycle {
  */
 export interface Processor {
   process(event: NetEvent): NetEvent | undefined;
+  /**
+   * Called when the event is read, before it waits in the reorder stage
+   * (service/reorder.ts): read now what may be gone when process() runs
+   * (/proc of a short-lived process) into the processor's cache. Must not
+   * change the event or count anything process() counts.
+   */
+  prime?(event: NetEvent): void;
   start?(): Promise<void>;
   shutdown?(): Promise<void>;
 }

@@ -29,6 +29,13 @@ export class PipelineGraph {
     return [...this.routes.keys()];
   }
 
+  /** Lets the processors of this probe's routes read what they need now (Processor.prime). */
+  prime(probeId: string, event: NetEvent): void {
+    const routes = this.routes.get(probeId);
+    if (!routes) return;
+    for (const route of routes) for (const p of route.processors) p.prime?.(event);
+  }
+
   ingest(probeId: string, event: NetEvent): void {
     const routes = this.routes.get(probeId);
     if (!routes) return;
@@ -54,6 +61,13 @@ export class PipelineGraph {
     let min = Infinity;
     for (const q of this.queues.values()) min = Math.min(min, q.freeSpace());
     return min === Infinity ? 1_000_000 : min;
+  }
+
+  /** The smallest queue's capacity (events); Infinity without queues. */
+  minCapacity(): number {
+    let min = Infinity;
+    for (const q of this.queues.values()) min = Math.min(min, q.capacity);
+    return min;
   }
 
   /** Back-pressure for sources that can wait (replay). */

@@ -8,6 +8,8 @@ import type { NetEvent } from '../core/event.js';
 /** Where parsed events go (the service's current pipeline graph). */
 export interface EventSink {
   ingest(probeId: string, event: NetEvent): void;
+  /** The event was just read (it may be ingested later): see Processor.prime. */
+  prime?(probeId: string, event: NetEvent): void;
 }
 import type { Telemetry } from '../telemetry/internal-events.js';
 

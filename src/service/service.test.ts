@@ -8,6 +8,8 @@ import type { Config } from '../config/schema.js';
 import { MonotonicClock } from '../host/clock.js';
 import { Service } from './service.js';
 import { captured, fakeRegistry } from '../../test/helpers/fake-registry.js';
+import { connectEvent } from '../../test/helpers/events.js';
+import type { NetEvent } from '../core/event.js';
 import { testTelemetry } from '../../test/helpers/telemetry.js';
 import { silentLogger } from '../telemetry/log.js';
 import { watchConfig } from '../cli/reload.js';
@@ -153,3 +155,48 @@ test('an invalid reload is logged and the running pipelines keep going', async (
     [7],
   );
 });
+
+for (const windowMs of [25, 0]) {
+  test(`reorder window ${windowMs} ms: a connect read before the DNS lookup it used ${windowMs ? 'still gets' : 'misses'} server.address`, async () => {
+    captured.clear();
+    const svc = new Service({
+      config: config(`
+probes: { soconnect: {}, gethostlatency: {} }
+processors: { peer: { kubernetes: false } }
+exporters: { capture/peer: {} }
+pipelines: { p: { probes: [soconnect, gethostlatency], processors: [peer], exporters: [capture/peer] } }
+`),
+      registry: fakeRegistry,
+      telemetry: testTelemetry(),
+      logger: silentLogger(),
+      env: {},
+      reorderWindowMs: windowMs,
+    });
+    await svc.graph.start();
+    const t = BigInt(Date.now()) * 1_000_000n;
+    // two bpftrace processes, two pipes: the connect's line is read first, its lookup's 300 µs later
+    svc.ingest('soconnect', connectEvent({ timeUnixNano: t + 200_000n, pid: 42, daddr: '10.1.2.3', dport: 443 }));
+    const dns: NetEvent = {
+      type: 'gethostlatency',
+      timeUnixNano: t,
+      pid: 42,
+      tid: 42,
+      comm: 'curl',
+      cgroupId: 1,
+      func: 'getaddrinfo',
+      latencyNs: 150_000,
+      result: '0',
+      host: 'payments.shop',
+      addresses: ['10.1.2.3'],
+    };
+    svc.ingest('gethostlatency', dns);
+    await svc.stop();
+    const got = captured.get('capture/peer')!;
+    assert.deepEqual(
+      got.map((e) => e.type),
+      windowMs ? ['gethostlatency', 'soconnect'] : ['soconnect', 'gethostlatency'],
+    );
+    const connect = got.find((e) => e.type === 'soconnect')!;
+    assert.equal(connect.attributes?.['server.address'], windowMs ? 'payments.shop' : undefined);
+  });
+}

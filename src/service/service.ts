@@ -17,6 +17,7 @@ import { defaultSupervisorOptions, ProbeSupervisor, type SupervisorOptions } fro
 import type { Telemetry } from '../telemetry/internal-events.js';
 import type { Logger } from '../telemetry/log.js';
 import { ProbeInput, type EventSink } from './probe-input.js';
+import { DEFAULT_REORDER_MAX_HELD, DEFAULT_REORDER_WINDOW_MS, Reorderer } from './reorder.js';
 import { Recorder } from './recorder.js';
 import { replayFile, type ReplayStats } from './replay.js';
 
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   telemetry: Telemetry;
   logger: Logger;
   env: Env;
+  /** Cross-probe reordering window (reorder.ts); 0 turns it off. */
+  reorderWindowMs?: number;
 }
 
 export interface StartReport {
@@ -55,10 +58,19 @@ export class Service implements EventSink {
   private live: LiveOptions | undefined;
   private stopped = false;
   private reloading: Promise<unknown> = Promise.resolve();
+  /** Events of all probes, back in kernel-time order, go on to the current graph. */
+  private readonly reorder: Reorderer;
 
   constructor(private readonly deps: ServiceDeps) {
     this.config = deps.config;
     this.current = buildGraph(deps, deps.config);
+    // Held events are at most a quarter of the smallest queue: replay's budget (half the free space,
+    // waiting until a queue is below half full) then always has room for them.
+    this.reorder = new Reorderer(
+      () => this.current,
+      deps.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS,
+      () => Math.max(1, Math.min(DEFAULT_REORDER_MAX_HELD, Math.floor(this.current.minCapacity() / 4))),
+    );
   }
 
   get graph(): PipelineGraph {
@@ -66,7 +78,7 @@ export class Service implements EventSink {
   }
 
   ingest(probeId: string, event: NetEvent): void {
-    this.current.ingest(probeId, event);
+    this.reorder.ingest(probeId, event);
   }
 
   /** Probe ids some pipeline uses, in config order. */
@@ -184,12 +196,18 @@ export class Service implements EventSink {
     this.host = host;
     await this.current.start();
     for (const id of this.probeIds()) await this.createInput(id, host);
-    return replayFile(
+    const stats = await replayFile(
       file,
       this.inputs,
-      { freeSpace: () => this.current.freeSpace(), waitForSpace: () => this.current.waitForSpace() },
+      {
+        // events held for reordering count against the queues' space
+        freeSpace: () => this.current.freeSpace() - this.reorder.size,
+        waitForSpace: () => this.current.waitForSpace(),
+      },
       signal,
     );
+    this.reorder.flush(); // replayFile ended the inputs: their last events are here
+    return stats;
   }
 
   /**
@@ -219,6 +237,8 @@ export class Service implements EventSink {
     for (const id of newIds) if (!report.kept.includes(id)) report.started.push(id);
 
     // The swap itself is synchronous: no event can fall between the two graphs.
+    // Events read before it (some still held for reordering) belong to the old pipelines.
+    this.reorder.flush();
     this.current = nextGraph;
     this.config = next;
 
@@ -245,6 +265,7 @@ export class Service implements EventSink {
     await this.reloading;
     await Promise.all([...this.supervisors.values()].map((s) => s.stop()));
     for (const input of this.inputs.values()) input.end();
+    this.reorder.close();
     await this.current.shutdown();
     await this.recorder?.close();
   }

@@ -55,12 +55,13 @@ function fakeProbe(name: 'soconnect' | 'tcpretrans'): ProbeDefinition {
 }
 
 export const fakeRegistry: Registry = {
-  probes: new Map(
-    (['soconnect', 'tcpretrans'] as const).map((n) => [
-      n,
-      { type: n, configSchema: probeConfigSchema, definition: fakeProbe(n) },
-    ]),
-  ),
+  probes: new Map([
+    ...(['soconnect', 'tcpretrans'] as const).map(
+      (n) => [n, { type: n, configSchema: probeConfigSchema, definition: fakeProbe(n) }] as const,
+    ),
+    // the real definition, for tests that ingest DNS events directly (never started here)
+    ['gethostlatency', registry.probes.get('gethostlatency')!] as const,
+  ]),
   processors: registry.processors,
   exporters: new Map([...registry.exporters, ['capture', captureFactory]]),
 };

@@ -60,6 +60,11 @@ export class ContainerProcessor implements Processor {
     return Promise.resolve();
   }
 
+  /** Read time (before the reorder stage holds the event): resolve while /proc/<pid>/cgroup is surely there. */
+  prime(event: NetEvent): void {
+    this.resolver.resolve(event.cgroupId, event.pid);
+  }
+
   process(event: NetEvent): NetEvent {
     const r = this.resolver.resolve(event.cgroupId, event.pid);
     if (!r) {

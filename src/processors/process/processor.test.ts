@@ -165,3 +165,22 @@ test('process: a real process via the real /proc, then gone after exit', { timeo
   assert.equal(p.process(e), e);
   assert.equal(misses('process_gone'), 1);
 });
+
+test('prime reads /proc when the event is read: a process gone before process() runs is still named, counted once', async () => {
+  for (const primed of [true, false]) {
+    const { p, misses } = make();
+    const child = execa('sleep', ['0.2'], { reject: false });
+    const pid = child.pid!;
+    const e = connectEvent({ pid, comm: 'sleep' });
+    if (primed) p.prime(e);
+    await child; // exited and reaped: /proc/<pid> is gone
+    const out = p.process(e);
+    if (primed) {
+      assert.equal(out.attributes?.['process.executable.name'], 'sleep');
+      assert.equal(misses('process_gone'), 0);
+    } else {
+      assert.equal(out.attributes?.['process.executable.name'], undefined, 'without prime the process is gone');
+      assert.equal(misses('process_gone'), 1);
+    }
+  }
+});

@@ -62,17 +62,27 @@ export class ProcessProcessor implements Processor {
   }
 
   process(event: NetEvent): NetEvent {
+    const entry = this.entryFor(event, true);
+    return entry ? withAttributes(event, entry.attrs) : event;
+  }
+
+  /** Read time (before the reorder stage holds the event): load /proc while the process is surely there. */
+  prime(event: NetEvent): void {
+    this.entryFor(event, false);
+  }
+
+  private entryFor(event: NetEvent, count: boolean): LiveEntry | undefined {
     const pid = event.pid;
     if (!(pid > 0)) {
-      this.misses.inc({ processor: 'process', reason: 'no_pid' });
-      return event;
+      if (count) this.misses.inc({ processor: 'process', reason: 'no_pid' });
+      return undefined;
     }
     const now = this.now();
     let entry = this.cache.get(pid);
     if (entry?.kind === 'gone') {
       if (now < entry.until) {
-        this.misses.inc({ processor: 'process', reason: 'process_gone' });
-        return event;
+        if (count) this.misses.inc({ processor: 'process', reason: 'process_gone' });
+        return undefined;
       }
       entry = undefined;
     } else if (
@@ -82,11 +92,11 @@ export class ProcessProcessor implements Processor {
       entry = this.revalidate(pid, entry, event.comm, now);
     }
     if (!entry) {
-      const loaded = this.load(pid, event.comm, now);
-      if (loaded.kind === 'gone') return event;
+      const loaded = this.load(pid, event.comm, now, count);
+      if (loaded.kind === 'gone') return undefined;
       entry = loaded;
     }
-    return withAttributes(event, entry.attrs);
+    return entry;
   }
 
   /** Returns the entry to use, or undefined when the pid now belongs to another process instance / image. */
@@ -113,7 +123,7 @@ export class ProcessProcessor implements Processor {
     return entry;
   }
 
-  private load(pid: number, comm: string, now: number): LiveEntry | GoneEntry {
+  private load(pid: number, comm: string, now: number, count: boolean): LiveEntry | GoneEntry {
     this.stats.loads++;
     const root = this.config.proc_root;
     try {
@@ -138,7 +148,7 @@ export class ProcessProcessor implements Processor {
       return entry;
     } catch (err) {
       const reason = err instanceof ProcReadError && err.reason === 'gone' ? 'process_gone' : 'proc_unreadable';
-      this.misses.inc({ processor: 'process', reason });
+      if (count) this.misses.inc({ processor: 'process', reason });
       if (reason === 'proc_unreadable') {
         this.ctx.telemetry.rl.warn(
           `enrich:process:${this.ctx.id}`,

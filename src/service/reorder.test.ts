@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NetEvent } from '../core/event.js';
+import { Reorderer } from './reorder.js';
+
+const MS = 1_000_000n;
+const ev = (t: bigint, pid: number): NetEvent =>
+  ({ type: 'soconnect', timeUnixNano: t, pid, tid: pid, comm: 'x', cgroupId: 0 }) as unknown as NetEvent;
+
+function sink() {
+  const got: { probe: string; pid: number }[] = [];
+  return { got, target: { ingest: (probe: string, e: NetEvent) => got.push({ probe, pid: e.pid }) } };
+}
+
+void test('reorder: events of different probes come out in kernel-time order, equal times in arrival order', () => {
+  const { got, target } = sink();
+  const r = new Reorderer(
+    () => target,
+    25,
+    () => 1000,
+    () => 0n,
+  );
+  const base = 1_000_000n * MS;
+  r.ingest('soconnect', ev(base + 2n * MS, 2)); // the connect's line arrives first
+  r.ingest('gethostlatency', ev(base + 1n * MS, 1)); // the lookup it used, 1 ms earlier
+  r.ingest('udpconnect', ev(base + 2n * MS, 3)); // same time as pid 2: after it
+  assert.equal(got.length, 0, 'held within the window');
+  r.ingest('soconnect', ev(base + 30n * MS, 4)); // the watermark moves 28 ms on: the first three go
+  assert.deepEqual(
+    got.map((g) => g.pid),
+    [1, 2, 3],
+  );
+  assert.equal(got[0]!.probe, 'gethostlatency');
+  assert.equal(r.size, 1);
+  r.close();
+  r.close();
+  assert.deepEqual(
+    got.map((g) => g.pid),
+    [1, 2, 3, 4],
+  );
+});
+
+void test('reorder: a quiet node releases by the wall clock', async () => {
+  const { got, target } = sink();
+  const t0 = 5_000_000n * MS;
+  const r = new Reorderer(
+    () => target,
+    20,
+    () => 1000,
+    () => t0 + 100n * MS,
+  );
+  r.ingest('p', ev(t0, 1));
+  assert.equal(got.length, 0);
+  await new Promise((res) => setTimeout(res, 80));
+  assert.deepEqual(
+    got.map((g) => g.pid),
+    [1],
+  );
+  r.close();
+});
+
+void test('reorder: bounded — beyond maxHeld the oldest goes on at once; nothing is lost; window 0 passes through', () => {
+  const { got, target } = sink();
+  const r = new Reorderer(
+    () => target,
+    1_000,
+    () => 10,
+    () => 0n,
+  );
+  for (let i = 0; i < 100; i++) r.ingest('p', ev(BigInt(100 - i) * 1000n, i)); // reversed times, all within the window
+  assert.equal(r.size, 10);
+  assert.equal(got.length, 90);
+  r.flush();
+  assert.equal(got.length, 100);
+  assert.deepEqual(new Set(got.map((g) => g.pid)).size, 100);
+  // each newcomer was the earliest, so it went on at once; the ten held (the first in) come out sorted
+  assert.deepEqual(
+    got.slice(0, 3).map((g) => g.pid),
+    [10, 11, 12],
+  );
+  assert.deepEqual(
+    got.slice(90).map((g) => g.pid),
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+  );
+  r.close();
+
+  const pass = sink();
+  const off = new Reorderer(() => pass.target, 0);
+  off.ingest('p', ev(5n, 1));
+  assert.equal(pass.got.length, 1);
+});
