@@ -18,7 +18,7 @@ void test('reorder: events of different probes come out in kernel-time order, eq
     () => target,
     25,
     () => 1000,
-    () => 0n,
+    () => 0,
   );
   const base = 1_000_000n * MS;
   r.ingest('soconnect', ev(base + 2n * MS, 2)); // the connect's line arrives first
@@ -47,7 +47,7 @@ void test('reorder: a quiet node releases by the wall clock', async () => {
     () => target,
     20,
     () => 1000,
-    () => t0 + 100n * MS,
+    () => Number((t0 + 100n * MS) / MS), // the wall clock, in ms
   );
   r.ingest('p', ev(t0, 1));
   assert.equal(got.length, 0);
@@ -65,7 +65,7 @@ void test('reorder: bounded — beyond maxHeld the oldest goes on at once; nothi
     () => target,
     1_000,
     () => 10,
-    () => 0n,
+    () => 0,
   );
   for (let i = 0; i < 100; i++) r.ingest('p', ev(BigInt(100 - i) * 1000n, i)); // reversed times, all within the window
   assert.equal(r.size, 10);

@@ -19,51 +19,60 @@
 import type { NetEvent } from '../core/event.js';
 import type { EventSink } from './probe-input.js';
 
-interface Held {
-  probeId: string;
-  event: NetEvent;
-}
-
-export const DEFAULT_REORDER_WINDOW_MS = 25;
-export const DEFAULT_REORDER_MAX_HELD = 10_000;
+export const DEFAULT_REORDER_WINDOW_MS = 10;
+export const DEFAULT_REORDER_MAX_HELD = 1_024;
 
 export class Reorderer implements EventSink {
-  private held: Held[] = [];
+  // Parallel arrays, oldest at `head` (no object per held event). Times are
+  // compared as doubles: ~256 ns resolution at today's epoch, enough to order
+  // events of different probes (closer ones keep their arrival order).
+  private ids: string[] = [];
+  private events: (NetEvent | undefined)[] = [];
+  private times: number[] = [];
   private head = 0;
-  private maxSeen = 0n;
+  private maxSeen = -Infinity;
   private timer: NodeJS.Timeout | undefined;
-  private readonly windowNs: bigint;
+  private readonly windowNs: number;
 
   constructor(
     private readonly target: () => EventSink,
     private readonly windowMs = DEFAULT_REORDER_WINDOW_MS,
     /** Bound on held events (a function: the service derives it from the current queues). */
     private readonly maxHeld: () => number = () => DEFAULT_REORDER_MAX_HELD,
-    private readonly wallNowNs: () => bigint = () => BigInt(Date.now()) * 1_000_000n,
+    private readonly wallNowMs: () => number = Date.now,
   ) {
-    this.windowNs = BigInt(Math.round(windowMs * 1e6));
+    this.windowNs = windowMs * 1e6;
   }
 
   get size(): number {
-    return this.held.length - this.head;
+    return this.times.length - this.head;
   }
 
   ingest(probeId: string, event: NetEvent): void {
+    const sink = this.target();
     if (this.windowMs <= 0) {
-      this.target().ingest(probeId, event);
+      sink.ingest(probeId, event);
       return;
     }
-    this.target().prime?.(probeId, event);
-    const t = event.timeUnixNano;
+    sink.prime?.(probeId, event);
+    const t = Number(event.timeUnixNano);
+    const times = this.times;
     // Mostly in order already: find the place from the end.
-    let i = this.held.length;
-    while (i > this.head && this.held[i - 1]!.event.timeUnixNano > t) i--;
-    if (i === this.held.length) this.held.push({ probeId, event });
-    else this.held.splice(i, 0, { probeId, event });
+    let i = times.length;
+    while (i > this.head && times[i - 1]! > t) i--;
+    if (i === times.length) {
+      times.push(t);
+      this.ids.push(probeId);
+      this.events.push(event);
+    } else {
+      times.splice(i, 0, t);
+      this.ids.splice(i, 0, probeId);
+      this.events.splice(i, 0, event);
+    }
     if (t > this.maxSeen) this.maxSeen = t;
-    this.release(this.maxSeen - this.windowNs);
+    this.release(this.maxSeen - this.windowNs, sink);
     const max = this.maxHeld();
-    while (this.size > max) this.emitOldest();
+    while (this.size > max) this.emitOldest(sink);
     if (this.size > 0 && !this.timer) {
       this.timer = setTimeout(() => this.tick(), this.windowMs);
       this.timer.unref();
@@ -72,7 +81,8 @@ export class Reorderer implements EventSink {
 
   /** Releases every held event, in order. */
   flush(): void {
-    while (this.size > 0) this.emitOldest();
+    const sink = this.target();
+    while (this.size > 0) this.emitOldest(sink);
     this.compact();
   }
 
@@ -85,31 +95,38 @@ export class Reorderer implements EventSink {
 
   private tick(): void {
     this.timer = undefined;
-    const now = this.wallNowNs();
-    this.release((now > this.maxSeen ? now : this.maxSeen) - this.windowNs);
+    const now = this.wallNowMs() * 1e6;
+    this.release((now > this.maxSeen ? now : this.maxSeen) - this.windowNs, this.target());
     if (this.size > 0) {
       this.timer = setTimeout(() => this.tick(), this.windowMs);
       this.timer.unref();
     }
   }
 
-  private release(upTo: bigint): void {
-    while (this.size > 0 && this.held[this.head]!.event.timeUnixNano <= upTo) this.emitOldest();
+  private release(upTo: number, sink: EventSink): void {
+    while (this.head < this.times.length && this.times[this.head]! <= upTo) this.emitOldest(sink);
     this.compact();
   }
 
-  private emitOldest(): void {
-    const h = this.held[this.head]!;
-    this.held[this.head++] = undefined as unknown as Held; // let it go now, not at compaction
-    this.target().ingest(h.probeId, h.event);
+  private emitOldest(sink: EventSink): void {
+    const h = this.head++;
+    const event = this.events[h]!;
+    this.events[h] = undefined; // let it go now, not at compaction
+    sink.ingest(this.ids[h]!, event);
   }
 
   private compact(): void {
-    if (this.head === this.held.length) {
-      this.held = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.held.length) {
-      this.held = this.held.slice(this.head);
+    if (this.head === this.times.length) {
+      if (this.head > 0) {
+        this.ids = [];
+        this.events = [];
+        this.times = [];
+        this.head = 0;
+      }
+    } else if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.ids = this.ids.slice(this.head);
+      this.events = this.events.slice(this.head);
+      this.times = this.times.slice(this.head);
       this.head = 0;
     }
   }

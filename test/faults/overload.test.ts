@@ -83,7 +83,7 @@ pipelines: { p: { probes: [soconnect], exporters: [slow] } }
       await new Promise((res) => setTimeout(res, 10));
     }
     const offered = seq;
-    // the reorder stage (service/reorder.ts) releases what it still holds within its 25 ms window
+    // the reorder stage (service/reorder.ts) releases what it still holds within its window (10 ms)
     await new Promise((res) => setTimeout(res, 100));
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
     assert.ok(maxQueue <= 2000, `queue bounded: ${maxQueue}`);
