@@ -246,11 +246,20 @@ export class NetspanProducer implements ProducerClient {
         return;
       }
       const list = leaders[i]![1];
-      for (const pr of res.value) {
-        if (pr.errorCode === 0) continue;
-        const route = list.find((x) => x.topic === pr.topic && x.partition === pr.partition);
-        if (!route) continue;
-        fail(route.records, pr.topic, pr.errorCode, `${errorName(pr.errorCode)} for ${pr.topic}/${pr.partition}`);
+      if (this.opts.acks === 'none') return; // no response to check
+      for (const route of list) {
+        const pr = res.value.find((x) => x.topic === route.topic && x.partition === route.partition);
+        if (pr === undefined) {
+          // never assume delivery: a partition the broker did not answer for is retried
+          fail(
+            route.records,
+            route.topic,
+            13,
+            `no acknowledgement for ${route.topic}/${route.partition} in the produce response`,
+          );
+        } else if (pr.errorCode !== 0) {
+          fail(route.records, pr.topic, pr.errorCode, `${errorName(pr.errorCode)} for ${pr.topic}/${pr.partition}`);
+        }
       }
     });
     if (connectionError !== undefined) throw connectionError;

@@ -12,7 +12,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
-import type { KafkaRecord } from '../client.js';
+import { KafkaSendError, type KafkaRecord } from '../client.js';
+import { NetspanProducer } from './producer.js';
 import { ByteReader, ByteWriter, WireError, varintSize, varlongSize } from './bytes.js';
 import { BrokerConnection, ConnectionError } from './connection.js';
 import { errorKind, errorName, readMetadataResponse, readProduceResponse } from './protocol.js';
@@ -307,4 +308,84 @@ void test('fuzz: hostile broker responses only ever throw WireError, and quickly
     ),
     { seed: 7, numRuns: 20_000 },
   );
+});
+
+/**
+ * A broker that answers Metadata v1 normally and Produce v3 with the given
+ * per-partition error code, or without the partition at all (undefined): a
+ * misbehaviour librdkafka's mock cluster cannot be made to show.
+ */
+async function fakeBroker(produceError: number | undefined): Promise<{ port: number; close: () => void }> {
+  const server = createServer((s) => {
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const frame = buf.subarray(4, 4 + buf.readInt32BE(0));
+        buf = buf.subarray(4 + frame.length);
+        const r = new ByteReader(frame);
+        const apiKey = r.int16();
+        r.int16();
+        const corr = r.int32();
+        r.nullableString();
+        const w = new ByteWriter();
+        const at = w.reserve(4);
+        w.int32(corr);
+        if (apiKey === 3) {
+          const topics = r.array((x) => x.string());
+          w.int32(1).int32(1).string('127.0.0.1').int32(port).nullableString(null).int32(1);
+          w.int32(topics.length);
+          for (const t of topics)
+            w.int16(0).string(t).int8(0).int32(1).int16(0).int32(0).int32(1).int32(1).int32(1).int32(1).int32(1);
+        } else {
+          r.nullableString();
+          r.int16();
+          r.int32();
+          const topic = r.array((x) => x.string())[0] ?? 't';
+          if (produceError === undefined) w.int32(0);
+          else w.int32(1).string(topic).int32(1).int32(0).int16(produceError).int64(-1).int64(-1);
+          w.int32(0); // throttle
+        }
+        w.int32At(w.pos - 4, at);
+        s.write(w.view());
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return { port, close: () => server.close() };
+}
+
+void test('producer: a partition missing from the produce response is not taken as delivered; broker error codes map to kinds', async () => {
+  const cases: [number | undefined, string, RegExp][] = [
+    [undefined, 'transient', /no acknowledgement for t\/0/],
+    [10, 'too_large', /MESSAGE_TOO_LARGE for t\/0/],
+    [29, 'auth', /TOPIC_AUTHORIZATION_FAILED/],
+    [6, 'transient', /NOT_LEADER_OR_FOLLOWER for t\/0/], // after client retries with fresh metadata
+  ];
+  for (const [code, kind, message] of cases) {
+    const broker = await fakeBroker(code);
+    const p = new NetspanProducer({
+      brokers: [`127.0.0.1:${broker.port}`],
+      clientId: 't',
+      acks: 'all',
+      compression: 'none',
+      idempotent: false,
+      connectTimeoutMs: 1_000,
+      requestTimeoutMs: 1_000,
+      retries: 1,
+      log: () => undefined,
+    });
+    try {
+      await p.connect();
+      await assert.rejects(
+        p.send([{ topic: 't', key: 'k', value: Buffer.from('v'), headers: {}, timestampMs: 1 }]),
+        (e: unknown) => e instanceof KafkaSendError && e.kind === kind && message.test(e.message),
+        `code ${code}`,
+      );
+    } finally {
+      await p.disconnect();
+      broker.close();
+    }
+  }
 });
