@@ -217,7 +217,15 @@ pipelines:
       assert.equal(summary.events_sent, records.length);
       assert.deepEqual(summary.events_dropped, {});
       assert.equal(summary.kernel_lost, 0);
-      assert.equal(summary.parse_errors, 0);
+      assert.equal(
+        summary.parse_errors,
+        0,
+        `parse errors: ${stderr
+          .split('\n')
+          .filter((l) => /parse|error_type/i.test(l))
+          .join('\n')
+          .slice(0, 4000)}`,
+      );
 
       // Replaying the record file through the same pipeline gives the same records.
       const replay = await execa(process.execPath, [netspan, 'run', '--config', cfg, '--replay', rec], {
