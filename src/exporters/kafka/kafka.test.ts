@@ -16,6 +16,7 @@ import {
 } from '../../../test/helpers/kafka-mock.js';
 import { testTelemetry } from '../../../test/helpers/telemetry.js';
 import { kafkaConfigSchema } from './config.js';
+import { clientTest, type Client } from './client-test.js';
 import { KafkaExporter } from './exporter.js';
 import type { BrokerConnection } from './wire/connection.js';
 import { NetspanProducer } from './wire/producer.js';
@@ -39,13 +40,6 @@ function ctx(id = 'kafka/test'): ComponentContext {
 /** A fresh topic prefix per test, so each test reads only its own records. */
 function prefix(): string {
   return `t${++topicSeq}-${process.pid}`;
-}
-
-/** Every integration test runs against both Kafka clients (config `client`). */
-const CLIENTS = ['netspan', 'kafkajs'] as const;
-type Client = (typeof CLIENTS)[number];
-function clientTest(name: string, opts: { timeout: number }, fn: (client: Client) => Promise<void>): void {
-  for (const client of CLIENTS) void test(`[${client}] ${name}`, opts, () => fn(client));
 }
 
 async function withExporter<T>(

@@ -4,7 +4,6 @@
  * new ports each time, so the exporter bootstraps through a TCP proxy on a
  * fixed port whose upstream the test switches.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NetEvent } from '../../core/event.js';
 import { BatchQueue, queueConfigSchema } from '../../pipeline/batch-queue.js';
@@ -13,6 +12,7 @@ import { silentLogger } from '../../telemetry/log.js';
 import { consumeAll, startMockCluster, startProxy } from '../../../test/helpers/kafka-mock.js';
 import { testTelemetry } from '../../../test/helpers/telemetry.js';
 import { kafkaConfigSchema } from './config.js';
+import { clientTest } from './client-test.js';
 import { KafkaExporter } from './exporter.js';
 import { soconnect } from './testdata.js';
 
@@ -40,13 +40,6 @@ function numbered(from: number, n: number): NetEvent[] {
 
 function ports(values: Buffer[]): number[] {
   return values.map((v) => (JSON.parse(v.toString('utf8')) as { sport: number }).sport).sort((a, b) => a - b);
-}
-
-/** Each test runs with both Kafka clients (config `client`). */
-const CLIENTS = ['netspan', 'kafkajs'] as const;
-type Client = (typeof CLIENTS)[number];
-function clientTest(name: string, opts: { timeout: number }, fn: (client: Client) => Promise<void>): void {
-  for (const client of CLIENTS) void test(`[${client}] ${name}`, opts, () => fn(client));
 }
 
 function range(from: number, n: number): number[] {

@@ -12,6 +12,7 @@
  * loop, longer ones by Buffer.write (native), and the constant parts
  * (attribute keys with their tags and lengths) are encoded once and copied.
  */
+import { GrowableBuffer } from '../../core/growable-buffer.js';
 
 /** Wire types. */
 export const VARINT = 0;
@@ -53,23 +54,9 @@ const FIELD1_LEN = tag(1, LEN);
 /** KeyValue.value. */
 const KV_VALUE = tag(2, LEN);
 
-export class ProtoWriter {
-  buf: Buffer;
-  pos = 0;
-
+export class ProtoWriter extends GrowableBuffer {
   constructor(initialSize = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-  }
-
-  /** Make room for `n` more bytes. */
-  ensure(n: number): void {
-    const needed = this.pos + n;
-    if (needed <= this.buf.length) return;
-    let size = Math.max(this.buf.length * 2, 64);
-    while (size < needed) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.pos);
-    this.buf = grown;
+    super(initialSize);
   }
 
   byte(b: number): void {

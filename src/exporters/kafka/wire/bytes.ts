@@ -3,26 +3,15 @@
  * varints) and a bounds-checked reader. Every read past the end throws
  * `WireError`, which the connection treats as a corrupt response.
  */
+import { GrowableBuffer } from '../../../core/growable-buffer.js';
 
 export class WireError extends Error {
   override name = 'WireError';
 }
 
-export class ByteWriter {
-  buf: Buffer;
-  pos = 0;
-
+export class ByteWriter extends GrowableBuffer {
   constructor(initialSize = 4096) {
-    this.buf = Buffer.allocUnsafe(initialSize);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    super(initialSize);
   }
 
   int8(v: number): this {
