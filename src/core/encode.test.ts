@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVENT_TYPES, type NetEvent } from './event.js';
@@ -140,4 +141,55 @@ test('rfc3339Nano agrees with the Date-based conversion across second boundaries
   ];
   for (let i = 0; i < 2000; i++) values.push(base + BigInt(Math.floor(Math.random() * 5e9)));
   for (const v of values) assert.equal(rfc3339Nano(v), slow(v), String(v));
+});
+
+test('toJsonLine writes the keys in schema order whatever the order of the event object, and only schema keys', () => {
+  const withAttrs = samples.map((e) => ({ ...e, attributes: { 'k8s.pod.name': 'p', n: 2 } }));
+  for (const e of [...samples, ...withAttrs]) {
+    // the same event with its keys in reverse order, plus a key the schema does not have
+    const reversed = Object.fromEntries([...Object.entries(e).reverse(), ['notInSchema', 1]]) as unknown as NetEvent;
+    const line = toJsonLine(reversed);
+    assert.equal(line, toJsonLine(e));
+    const back = JSON.parse(line) as Record<string, unknown>;
+    const expected = toJsonObject(e);
+    assert.deepEqual(back, expected);
+    const order = Object.keys(eventJsonSchemas[e.type].shape).filter((k) => k in expected);
+    assert.deepEqual(Object.keys(back), order, e.type);
+  }
+});
+
+test('toJsonLine = JSON.stringify(toJsonObject(e)) for arbitrary strings, numbers and times (property)', () => {
+  const str = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constant(''));
+  const num = fc.oneof(
+    fc.integer({ min: 0, max: 0x7fffffff }),
+    fc.integer(),
+    fc.double(),
+    fc.constantFrom(2 ** 31, 2 ** 53, -0, 1e21, Number.NaN, Number.POSITIVE_INFINITY),
+  );
+  const time = fc.oneof(
+    fc.bigInt({ min: 0n, max: 2_000_000_000n }),
+    fc.bigInt({ min: 1_700_000_000_000_000_000n, max: 1_900_000_000_000_000_000n }),
+    fc.bigInt({ min: -5_000_000_000n, max: -1n }),
+  );
+  const attrs = fc.option(fc.dictionary(str, fc.oneof(str, num, fc.boolean(), fc.array(str, { maxLength: 3 }))), {
+    nil: undefined,
+  });
+  const event = fc
+    .record({ time, pid: num, comm: str, a: str, b: str, n: num, list: fc.array(str, { maxLength: 4 }), attrs })
+    .chain(({ time: t, pid, comm, a, b, n, list, attrs: at }) =>
+      fc.constantFrom<NetEvent[]>([
+        { ...samples[0]!, timeUnixNano: t, pid, comm, saddr: a, result: b, latencyNs: n, attributes: at },
+        { ...samples[3]!, timeUnixNano: t, tid: pid, host: a, func: b, latencyNs: n, addresses: list },
+        { ...samples[4]!, timeUnixNano: t, cgroupId: n, reason: a, stack: list, saddr: b, sport: pid },
+      ] as NetEvent[]),
+    );
+  fc.assert(
+    fc.property(event, (es) => {
+      for (const e of es) {
+        if (e.attributes === undefined) delete e.attributes;
+        assert.equal(toJsonLine(e), JSON.stringify(toJsonObject(e)));
+      }
+    }),
+    { seed: 3, numRuns: 5_000 },
+  );
 });

@@ -5,6 +5,7 @@
  * JSON number exactly).
  */
 import { SCHEMA_VERSION, type NetEvent } from './event.js';
+import { JsonWriter, rfc3339NanoSlow } from './json-writer.js';
 
 const SNAKE = new Map<string, string>();
 function snake(key: string): string {
@@ -14,13 +15,6 @@ function snake(key: string): string {
     if (SNAKE.size < 256) SNAKE.set(key, s);
   }
   return s;
-}
-
-function rfc3339NanoSlow(unixNano: bigint): string {
-  const ms = unixNano / 1_000_000n;
-  const iso = new Date(Number(ms)).toISOString(); // ...T..:..:..SSSZ
-  const subMs = Number(unixNano % 1_000_000n);
-  return `${iso.slice(0, 23)}${String(subMs).padStart(6, '0')}Z`;
 }
 
 // Events come in time order, many per second: the "YYYY-MM-DDTHH:MM:SS." part
@@ -54,46 +48,19 @@ export function toJsonObject(event: NetEvent): JsonEvent {
   return out;
 }
 
-/**
- * JSON.stringify(toJsonObject(event)), byte for byte, written directly: no
- * intermediate object, strings escaped by JSON.stringify one value at a time.
- */
-export function toJsonLine(event: NetEvent): string {
-  let out = `{"type":${JSON.stringify(event.type)},"schema_version":${SCHEMA_VERSION},"time":"${rfc3339Nano(event.timeUnixNano)}"`;
-  for (const key in event) {
-    if (key === 'type') continue;
-    const value = (event as unknown as Record<string, unknown>)[key];
-    switch (typeof value) {
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        continue;
-      case 'string':
-        out += keyPrefix(key) + JSON.stringify(value);
-        break;
-      case 'bigint':
-        out += keyPrefix(key) + '"' + value.toString() + '"';
-        break;
-      case 'number':
-        out += keyPrefix(key) + (Number.isFinite(value) ? String(value) : 'null');
-        break;
-      case 'boolean':
-        out += keyPrefix(key) + (value ? 'true' : 'false');
-        break;
-      default:
-        out += keyPrefix(key) + JSON.stringify(value);
-    }
-  }
-  return out + '}';
-}
+const scratch = new JsonWriter(16 * 1024);
 
-const KEY_PREFIX = new Map<string, string>();
-/** `,"snake_key":` for a camelCase key, escaped for JSON: one lookup per field. */
-function keyPrefix(key: string): string {
-  let s = KEY_PREFIX.get(key);
-  if (s === undefined) {
-    s = `,${JSON.stringify(snake(key))}:`;
-    if (KEY_PREFIX.size < 256) KEY_PREFIX.set(key, s);
-  }
-  return s;
+/**
+ * The event's JSON form as one line without a newline (json-writer.ts writes
+ * it; exporters that send bytes use a JsonWriter directly). Keys in schema
+ * order; for events built in that order (every parser builds them so) this is
+ * JSON.stringify(toJsonObject(event)), byte for byte.
+ */
+export function toJsonLine(e: NetEvent): string {
+  scratch.pos = 0;
+  scratch.event(e);
+  const line = scratch.buf.toString('utf8', 0, scratch.pos);
+  // do not keep a buffer grown by one huge event
+  if (scratch.buf.length > 1024 * 1024) scratch.buf = Buffer.allocUnsafe(16 * 1024);
+  return line;
 }

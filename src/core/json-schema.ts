@@ -20,6 +20,10 @@ const base = {
   tid: z.int().min(0).describe('Thread id'),
   comm: z.string().describe('Task command name (at most 15 bytes); non-UTF-8 bytes become U+FFFD'),
   cgroup_id: z.int().min(0).describe('cgroup v2 id (inode of the cgroup directory); 0 when unknown'),
+};
+
+/** Last in every event (the key order here is the order encode.ts writes). */
+const enrichment = {
   attributes: z
     .record(z.string(), attrValue)
     .optional()
@@ -51,6 +55,7 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     non_blocking: z
       .boolean()
       .describe('connect(2) returned EINPROGRESS; the result came from the socket leaving SYN_SENT'),
+    ...enrichment,
   }),
   udpconnect: z.strictObject({
     type: z.literal('udpconnect'),
@@ -58,12 +63,14 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     ...conn,
     result: z.string().describe('"OK" or the errno name'),
     latency_ns: z.int().min(0).describe('connect(2) duration, ns'),
+    ...enrichment,
   }),
   tcpretrans: z.strictObject({
     type: z.literal('tcpretrans'),
     ...base,
     ...conn,
     state: z.string().describe('TCP state at retransmit time: SYN_SENT, ESTABLISHED, ...'),
+    ...enrichment,
   }),
   gethostlatency: z.strictObject({
     type: z.literal('gethostlatency'),
@@ -77,6 +84,7 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
         '"OK" or the error: EAI_NONAME, EAI_AGAIN, ... (getaddrinfo), HOST_NOT_FOUND-style names (gethostbyname*)',
       ),
     addresses: z.array(z.string()).describe('Resolved addresses, deduplicated, resolver order'),
+    ...enrichment,
   }),
   skbdrop: z.strictObject({
     type: z.literal('skbdrop'),
@@ -91,6 +99,7 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     l4_protocol: z.string().optional().describe('IP protocol: TCP, UDP, ICMP, ...'),
     sport: port.optional().describe('Source port (TCP/UDP)'),
     dport: port.optional().describe('Destination port (TCP/UDP)'),
+    ...enrichment,
   }),
 };
 

@@ -7,7 +7,8 @@
 import type { AddressFamily } from '../core/event.js';
 import { MAX_LINE_LENGTH } from '../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult } from '../core/parser.js';
-import { decodeComm, familyName, parseU64, parseUint } from '../core/decode.js';
+import { familyName, parseUint } from '../core/decode.js';
+import { TabFields } from '../core/fields.js';
 
 const MAX_ADDR_TEXT = 45; // longest textual IPv6 address (with embedded IPv4)
 const SNIPPET = 120;
@@ -39,81 +40,22 @@ export function nonRecord(line: string): ParseResult | undefined {
     if (Number.isNaN(n)) return parseError('bad_number', 'lost-event count', line);
     return { kind: 'lost', count: n };
   }
+  if (c > 0x20) return undefined; // starts like a record: not blank
   if (line.trim().length === 0) return NONE;
   return undefined;
 }
 
-/** The fields every record carries after its tag. */
-export interface CommonFields {
-  timeUnixNano: bigint;
-  pid: number;
-  tid: number;
-  cgroupId: number;
-  comm: string;
-}
-
-/** parseU64, faster for values below 10^15 (BigInt from a number, not from a string). */
-function parseBigU64(text: string): bigint | undefined {
-  if (text.length <= 15) {
-    const n = parseUint(text);
-    return Number.isNaN(n) ? undefined : BigInt(n);
-  }
-  return parseU64(text);
-}
-
-/** Parses f[1..5] (nsecs pid tid cgroup comm); returns an error result on failure. */
-export function parseCommon(f: string[], clock: Clock, line: string): CommonFields | ParseResult {
-  const ns = parseBigU64(f[1]!);
-  if (ns === undefined) return parseError('bad_number', 'nsecs', line);
-  const pid = parseUint(f[2]!);
-  const tid = parseUint(f[3]!);
-  if (Number.isNaN(pid) || Number.isNaN(tid) || pid > 0xffffffff || tid > 0xffffffff)
-    return parseError('bad_number', 'pid/tid', line);
-  const cgText = f[4]!;
-  let cg = cgText.length <= 15 ? parseUint(cgText) : NaN;
-  if (Number.isNaN(cg)) {
-    const big = parseU64(cgText);
-    if (big === undefined || big > BigInt(Number.MAX_SAFE_INTEGER)) return parseError('bad_number', 'cgroup id', line);
-    cg = Number(big);
-  }
-  const commText = f[5]!;
-  const comm = decodeComm(commText);
-  if (comm === undefined) return parseError('bad_value', 'comm', line);
-  return { timeUnixNano: clock.toUnixNano(ns), pid, tid, cgroupId: cg, comm };
-}
-
-export interface Endpoints {
-  family: AddressFamily;
-  saddr: string;
-  sport: number;
-  daddr: string;
-  dport: number;
-}
-
-function addrOk(text: string, family: AddressFamily): boolean {
-  if (text.length === 0 || text.length > MAX_ADDR_TEXT) return false;
-  if (family === 'ipv4') return text.indexOf(':') < 0 && text.indexOf('.') > 0;
-  return text.indexOf(':') >= 0;
-}
-
-/** Parses f[i..i+4] (af saddr sport daddr dport). */
-export function parseEndpoints(f: string[], i: number, line: string): Endpoints | ParseResult {
-  const af = parseUint(f[i]!);
-  if (Number.isNaN(af)) return parseError('bad_number', 'address family', line);
-  const family = familyName(af);
-  if (family === undefined) return parseError('bad_value', 'address family', line);
-  const saddr = f[i + 1]!;
-  const daddr = f[i + 3]!;
-  if (!addrOk(saddr, family) || !addrOk(daddr, family)) return parseError('bad_value', 'address', line);
-  const sport = parseUint(f[i + 2]!);
-  const dport = parseUint(f[i + 4]!);
-  if (Number.isNaN(sport) || Number.isNaN(dport)) return parseError('bad_number', 'port', line);
-  if (sport > 65535 || dport > 65535) return parseError('bad_value', 'port', line);
-  return { family, saddr, sport, daddr, dport };
-}
-
-export function isResult(x: object): x is ParseResult {
-  return 'kind' in x;
+function addrOk(f: TabFields, i: number, family: AddressFamily): boolean {
+  const len = f.length(i);
+  if (len === 0 || len > MAX_ADDR_TEXT) return false;
+  const line = f.line;
+  const s = f.start(i);
+  const e = f.end(i);
+  const colon = line.indexOf(':', s);
+  const hasColon = colon >= 0 && colon < e;
+  if (family === 'ipv6') return hasColon;
+  const dot = line.indexOf('.', s);
+  return !hasColon && dot > s && dot < e;
 }
 
 /** A connection record's common prefix and endpoints, as event fields. */
@@ -131,36 +73,85 @@ export interface ConnBase {
 }
 
 /**
- * Splits a record line with one of these tags and this field count and parses its common
- * prefix and endpoints. Returns the fields (for the type-specific rest) and
- * the base event fields, or the ParseResult for a non-record or bad line.
+ * Reads one record line of the connection layout. One instance per parser:
+ * `fields` keeps the line's tab positions for the type-specific rest, `base`
+ * is overwritten by every `parse` (parsers copy it into their event).
  */
-export function parseConnLine(
-  line: string,
-  tags: readonly string[],
-  fields: number,
-  clock: Clock,
-): { f: string[]; base: ConnBase } | ParseResult {
-  const special = nonRecord(line);
-  if (special !== undefined) return special;
-  const f = line.split('\t');
-  if (!tags.includes(f[0]!)) return parseError('unknown_tag', 'unexpected line', line);
-  if (f.length !== fields) return parseError('field_count', `expected ${fields} fields, got ${f.length}`, line);
-  const common = parseCommon(f, clock, line);
-  if (isResult(common)) return common;
-  const ep = parseEndpoints(f, 6, line);
-  if (isResult(ep)) return ep;
-  const base: ConnBase = {
-    timeUnixNano: common.timeUnixNano,
-    pid: common.pid,
-    tid: common.tid,
-    comm: common.comm,
-    cgroupId: common.cgroupId,
-    family: ep.family,
-    saddr: ep.saddr,
-    sport: ep.sport,
-    daddr: ep.daddr,
-    dport: ep.dport,
+export class ConnLineReader {
+  readonly fields: TabFields;
+  readonly base: ConnBase = {
+    timeUnixNano: 0n,
+    pid: 0,
+    tid: 0,
+    comm: '',
+    cgroupId: 0,
+    family: 'ipv4',
+    saddr: '',
+    sport: 0,
+    daddr: '',
+    dport: 0,
   };
-  return { f, base };
+
+  /** `tags`: the first field of the lines this probe prints; `count`: their number of fields. */
+  constructor(
+    private readonly tags: readonly string[],
+    private readonly count: number,
+    private readonly clock: Clock,
+  ) {
+    this.fields = new TabFields(count);
+  }
+
+  /**
+   * Parses the common prefix and endpoints of `line` into `base`; returns
+   * undefined on success, else the ParseResult for a non-record or bad line.
+   */
+  parse(line: string): ParseResult | undefined {
+    const special = nonRecord(line);
+    if (special !== undefined) return special;
+    const f = this.fields;
+    const n = f.split(line);
+    if (!this.tagOk()) return parseError('unknown_tag', 'unexpected line', line);
+    if (n !== this.count) return parseError('field_count', `expected ${this.count} fields, got ${n}`, line);
+    const ns = f.u64(1);
+    if (ns === undefined) return parseError('bad_number', 'nsecs', line);
+    const pid = f.uint(2);
+    const tid = f.uint(3);
+    if (Number.isNaN(pid) || Number.isNaN(tid) || pid > 0xffffffff || tid > 0xffffffff)
+      return parseError('bad_number', 'pid/tid', line);
+    let cg = f.length(4) <= 15 ? f.uint(4) : NaN;
+    if (Number.isNaN(cg)) {
+      const big = f.u64(4);
+      if (big === undefined || big > BigInt(Number.MAX_SAFE_INTEGER))
+        return parseError('bad_number', 'cgroup id', line);
+      cg = Number(big);
+    }
+    const comm = f.comm(5);
+    if (comm === undefined) return parseError('bad_value', 'comm', line);
+    const af = f.uint(6);
+    if (Number.isNaN(af)) return parseError('bad_number', 'address family', line);
+    const family = familyName(af);
+    if (family === undefined) return parseError('bad_value', 'address family', line);
+    if (!addrOk(f, 7, family) || !addrOk(f, 9, family)) return parseError('bad_value', 'address', line);
+    const sport = f.uint(8);
+    const dport = f.uint(10);
+    if (Number.isNaN(sport) || Number.isNaN(dport)) return parseError('bad_number', 'port', line);
+    if (sport > 65535 || dport > 65535) return parseError('bad_value', 'port', line);
+    const b = this.base;
+    b.timeUnixNano = this.clock.toUnixNano(ns);
+    b.pid = pid;
+    b.tid = tid;
+    b.comm = comm;
+    b.cgroupId = cg;
+    b.family = family;
+    b.saddr = f.str(7);
+    b.sport = sport;
+    b.daddr = f.str(9);
+    b.dport = dport;
+    return undefined;
+  }
+
+  private tagOk(): boolean {
+    for (const tag of this.tags) if (this.fields.is(0, tag)) return true;
+    return false;
+  }
 }

@@ -3,6 +3,7 @@
  * client never sees a NetEvent.
  */
 import { toJsonLine } from '../../core/encode.js';
+import type { JsonWriter } from '../../core/json-writer.js';
 import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
 import type { KafkaRecord } from './client.js';
 import { topicFor, type KafkaConfig } from './config.js';
@@ -64,15 +65,25 @@ export function recordKey(e: NetEvent, mode: KafkaConfig['key']): string | null 
   }
 }
 
+/**
+ * `json`: a writer of the whole batch, when the caller has one: the value is
+ * written into it (no string, no Buffer per record) and is a view of its bytes.
+ */
 export function encodeValue(
   e: NetEvent,
   encoding: Encoding,
   body: KafkaConfig['otlp_body'],
   now: () => bigint,
+  json?: JsonWriter,
 ): Buffer {
   switch (encoding) {
-    case 'json':
-      return Buffer.from(toJsonLine(e), 'utf8');
+    case 'json': {
+      if (json === undefined) return Buffer.from(toJsonLine(e), 'utf8');
+      const start = json.pos;
+      json.event(e);
+      // (a view of the current buffer: if it grew, the bytes were copied into it)
+      return json.buf.subarray(start, json.pos);
+    }
     case 'otlp_json':
       return Buffer.from(JSON.stringify(toOtlpLogsRequest(e, body, now())), 'utf8');
     case 'otlp_proto':
@@ -130,12 +141,18 @@ function headersSize(headers: Readonly<Record<string, string>>): number {
   return n;
 }
 
-export function toRecord(e: NetEvent, cfg: EncodeOptions, now: () => bigint = wallClockNanos): KafkaRecord {
+/** `json`: see encodeValue. */
+export function toRecord(
+  e: NetEvent,
+  cfg: EncodeOptions,
+  now: () => bigint = wallClockNanos,
+  json?: JsonWriter,
+): KafkaRecord {
   const c = typeConst(e.type, cfg);
   return {
     topic: c.topic,
     key: recordKey(e, cfg.key),
-    value: encodeValue(e, cfg.encoding, cfg.otlp_body, now),
+    value: encodeValue(e, cfg.encoding, cfg.otlp_body, now, json),
     headers: c.headers,
     timestampMs: Number(e.timeUnixNano / 1_000_000n),
   };

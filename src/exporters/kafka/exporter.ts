@@ -42,7 +42,8 @@ import {
   type ProducerClientOptions,
 } from './client.js';
 import type { KafkaConfig } from './config.js';
-import { encodedRecordSize, toRecord } from './encode.js';
+import { encodedRecordSize, toRecord, wallClockNanos } from './encode.js';
+import { JsonWriter } from '../../core/json-writer.js';
 import { NetspanProducer } from './wire/producer.js';
 
 /** `client: auto` takes netspan's own producer unless a setting needs kafkajs (TLS, SASL, idempotence). */
@@ -257,10 +258,12 @@ export class KafkaExporter implements Exporter {
     const sizes: number[] = [];
     const problems: string[] = [];
     let unsendable = 0;
+    // JSON values are written into one buffer per export (a new one each time: records in flight keep theirs)
+    const json = this.cfg.encoding === 'json' ? new JsonWriter(batch.length * 512) : undefined;
     for (const e of batch) {
       let r: KafkaRecord;
       try {
-        r = toRecord(e, this.cfg);
+        r = toRecord(e, this.cfg, wallClockNanos, json);
       } catch (err) {
         unsendable++;
         this.records.inc({ exporter: this.ctx.id, topic: 'unknown', outcome: 'dropped' });

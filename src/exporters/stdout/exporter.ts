@@ -1,5 +1,5 @@
 import type { NetEvent } from '../../core/event.js';
-import { toJsonLine } from '../../core/encode.js';
+import { JsonWriter } from '../../core/json-writer.js';
 import type { Exporter, ExportResult } from '../../pipeline/component.js';
 import type { StdoutConfig } from './config.js';
 import { formatRow, TABLE_HEADER } from './table.js';
@@ -19,12 +19,24 @@ export class StdoutExporter implements Exporter {
   async start(): Promise<void> {}
 
   async export(batch: readonly NetEvent[]): Promise<ExportResult> {
-    let text = '';
-    if (this.table && !this.headerWritten) {
-      text += TABLE_HEADER + '\n';
-      this.headerWritten = true;
+    let text: string | Buffer;
+    if (this.table) {
+      text = '';
+      if (!this.headerWritten) {
+        text += TABLE_HEADER + '\n';
+        this.headerWritten = true;
+      }
+      for (const e of batch) text += formatRow(e) + '\n';
+    } else {
+      // JSON lines written as bytes into one buffer per batch (the stream may keep it until written)
+      const w = new JsonWriter(batch.length * 512);
+      for (const e of batch) {
+        w.event(e);
+        w.ensure(1);
+        w.buf[w.pos++] = 0x0a;
+      }
+      text = w.buf.subarray(0, w.pos);
     }
-    for (const e of batch) text += (this.table ? formatRow(e) : toJsonLine(e)) + '\n';
     return new Promise((resolve) => {
       const ok = this.out.write(text, (err) => {
         if (err) resolve({ code: 'failure', error: err.message });

@@ -8,13 +8,14 @@
  * Raw bytes of a bpftrace `%r` / `%rx` field, up to (not including) the
  * first NUL byte and at most `max` bytes. Printable characters stand for
  * themselves, `\xHH` for any byte. Returns undefined if `max` is exceeded.
+ * `start`/`end`: the field's place in `text` (default: all of it).
  */
-export function decodeEscapedBytes(text: string, max: number): Uint8Array | undefined {
-  const out = new Uint8Array(Math.min(text.length, max + 1));
+export function decodeEscapedBytes(text: string, max: number, start = 0, end = text.length): Uint8Array | undefined {
+  const out = new Uint8Array(Math.min(end - start, max + 1));
   let n = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < end; i++) {
     let b = text.charCodeAt(i);
-    if (b === 0x5c && text.charCodeAt(i + 1) === 0x78 && i + 3 < text.length) {
+    if (b === 0x5c && text.charCodeAt(i + 1) === 0x78 && i + 3 < end) {
       const h = hexVal(text.charCodeAt(i + 2));
       const l = hexVal(text.charCodeAt(i + 3));
       if (h >= 0 && l >= 0) {
@@ -27,6 +28,29 @@ export function decodeEscapedBytes(text: string, max: number): Uint8Array | unde
     out[n++] = b & 0xff;
   }
   return out.subarray(0, n);
+}
+
+/**
+ * decodeEscapedBytes for the common case of a name in plain ASCII: when the
+ * field up to its first `\x00` (or its end) holds only printable ASCII and
+ * no other escape, those characters are the bytes and the name is returned
+ * as that string (no byte array, no UTF-8 decoding). Otherwise the bytes.
+ */
+export function decodeEscapedName(
+  text: string,
+  max: number,
+  start: number,
+  end: number,
+): string | Uint8Array | undefined {
+  let stop = text.indexOf('\\x', start);
+  if (stop < 0 || stop >= end) stop = end;
+  else if (!(text.startsWith('\\x00', stop) && stop + 4 <= end)) return decodeEscapedBytes(text, max, start, end);
+  if (stop - start > max) return undefined;
+  for (let i = start; i < stop; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return decodeEscapedBytes(text, max, start, end);
+  }
+  return text.slice(start, stop);
 }
 
 /** Exactly `count` bytes written as `\xHH` each (bpftrace `%rx`); undefined otherwise. */

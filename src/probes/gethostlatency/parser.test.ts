@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import type { GetHostLatencyEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
-import { createGetHostLatencyParser, MAX_PENDING } from './parser.js';
+import fc from 'fast-check';
+import { CHUNK1_BYTES, CHUNK2_BYTES, createGetHostLatencyParser, MAX_PENDING } from './parser.js';
 import { repoRoot } from '../../paths.js';
-import { formatIPv6, ipv4FromLeU32, ipv6FromLeU32 } from './inet.js';
+import { decodeEscapedBytes, decodeEscapedName, formatIPv6, ipv4FromLeU32, ipv6FromLeU32 } from './inet.js';
 
 const OFFSET = 1_700_000_000_000_000_000n;
 const clock: Clock = { toUnixNano: (ns) => ns + OFFSET };
@@ -229,4 +230,56 @@ test('throughput: > 30k lines/s on recorded output (measured ~90k/s on the slow 
   assert.equal(events, 200 * 147);
   const rate = Math.round(lines.length / (best / 1e9));
   assert.ok(rate > 30_000, `${rate} lines/s`);
+});
+
+test('name chunks: the plain-ASCII fast path gives exactly the bytes decoded as UTF-8', () => {
+  const utf8 = new TextDecoder('utf-8', { fatal: false });
+  const asText = (c: string | Uint8Array | undefined): string | undefined =>
+    c === undefined ? undefined : typeof c === 'string' ? c : utf8.decode(c);
+  const field = fc.oneof(
+    fc.stringMatching(/^[a-z0-9.-]{0,130}(\\x00){0,8}$/),
+    fc.stringMatching(/^(\\x[0-9a-fA-F]{2}|\\x|\\|[ -~]|[\u0080-\u00ff]){0,140}$/),
+    fc.string({ maxLength: 140 }),
+  );
+  fc.assert(
+    fc.property(field, fc.constantFrom(CHUNK1_BYTES, CHUNK2_BYTES), (text, max) => {
+      const ref = decodeEscapedBytes(text, max);
+      const got = decodeEscapedName(`x\t${text}\ty`, max, 2, 2 + text.length);
+      assert.equal(asText(got), asText(ref), JSON.stringify(text));
+      if (typeof got === 'string') assert.equal(got.length, ref!.length);
+    }),
+    { seed: 11, numRuns: 20_000 },
+  );
+});
+
+test('host names split over H and M: ASCII, UTF-8 across the cut, escapes', () => {
+  const hex = (b: number) => `\\x${b.toString(16).padStart(2, '0')}`;
+  // bpftrace %r: printable ASCII as itself, everything else as \xHH; NUL padding
+  const pr = (bytes: Uint8Array, width: number) => {
+    let s = '';
+    for (let i = 0; i < width; i++) {
+      const b = bytes[i] ?? 0;
+      s += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : hex(b);
+    }
+    return s;
+  };
+  const names = [
+    'a'.repeat(128) + 'b.example',
+    'x'.repeat(127) + 'é.test',
+    'ü'.repeat(100),
+    'plain.test',
+    'back\\slash',
+  ];
+  for (const name of names) {
+    const bytes = Buffer.from(name, 'utf8');
+    const lines = [
+      `H\t100\t7\t${pr(bytes.subarray(0, CHUNK1_BYTES), CHUNK1_BYTES)}`,
+      ...(bytes.length >= CHUNK1_BYTES ? [`M\t100\t7\t${pr(bytes.subarray(CHUNK1_BYTES), CHUNK2_BYTES)}`] : []),
+      'L\t100\t9\t7\t1\tcurl\\x00\tgetaddrinfo\t5\t0\t0',
+    ];
+    const { events, results } = run(lines);
+    assert.deepEqual(errorsOf(results), [], name);
+    assert.equal(events.length, 1, name);
+    assert.equal(events[0]!.host, name);
+  }
 });

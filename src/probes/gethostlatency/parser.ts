@@ -18,8 +18,9 @@
 import type { GetHostLatencyEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
-import { decodeComm, eaiName, parseInt32, parseU64, parseUint } from '../../core/decode.js';
-import { decodeEscapedBytes, ipv4FromLeU32, ipv6FromLeU32 } from './inet.js';
+import { eaiName } from '../../core/decode.js';
+import { TabFields } from '../../core/fields.js';
+import { decodeEscapedName, ipv4FromLeU32, ipv6FromLeU32 } from './inet.js';
 
 /** Bytes of the name printed in H (bpftrace 0.17: str(name, 128) keeps up to 128 bytes). */
 export const CHUNK1_BYTES = 128;
@@ -28,23 +29,30 @@ export const CHUNK2_BYTES = 127;
 export const MAX_ADDRS = 16;
 export const MAX_PENDING = 1024;
 export const FUNCS = new Set(['getaddrinfo', 'gethostbyname', 'gethostbyname2']);
+const FUNC_LIST = [...FUNCS];
+const NONE: ParseResult = { kind: 'none' };
 /** result of gethostbyname / gethostbyname2 when they return NULL (h_errno is thread-local and not captured). */
 export const HOSTENT_NULL = 'NULL';
 
 interface Pending {
-  chunk1?: Uint8Array;
-  chunk2?: Uint8Array;
+  /** Name bytes 0..127: the name itself when plain ASCII (decodeEscapedName), else its bytes. */
+  chunk1?: string | Uint8Array;
+  chunk2?: string | Uint8Array;
   addrs: string[];
+  /** The last IPv4 address seen, as its word: getaddrinfo repeats each address once per socket type. */
+  lastV4: number;
   end?: Omit<GetHostLatencyEvent, 'host' | 'addresses'>;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const LOST_RE = /^Lost (\d+) events$/;
 
-function isDigits(text: string, maxLen: number): boolean {
-  if (text.length === 0 || text.length > maxLen) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+function isDigits(f: TabFields, i: number, maxLen: number): boolean {
+  const len = f.length(i);
+  if (len === 0 || len > maxLen) return false;
+  const line = f.line;
+  for (let k = f.start(i), e = f.end(i); k < e; k++) {
+    const c = line.charCodeAt(k);
     if (c < 48 || c > 57) return false;
   }
   return true;
@@ -54,42 +62,70 @@ function err(errorType: ParseErrorType, message: string): ParseResult {
   return { kind: 'error', errorType, message };
 }
 
+function bytesOf(chunk: string | Uint8Array): Uint8Array {
+  return typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+}
+
+/** The host name from its chunks: strings are plain ASCII and concatenate; anything else is decoded as UTF-8. */
+function hostName(c1: string | Uint8Array | undefined, c2: string | Uint8Array | undefined): string {
+  if (c1 === undefined) return '';
+  const withC2 = c1.length >= CHUNK1_BYTES && c2 !== undefined && c2.length > 0;
+  if (typeof c1 === 'string' && (!withC2 || typeof c2 === 'string')) return withC2 ? c1 + (c2 as string) : c1;
+  if (!withC2) return utf8.decode(bytesOf(c1));
+  const b1 = bytesOf(c1);
+  const b2 = bytesOf(c2);
+  const bytes = new Uint8Array(b1.length + b2.length);
+  bytes.set(b1);
+  bytes.set(b2, b1.length);
+  return utf8.decode(bytes);
+}
+
 export function createGetHostLatencyParser(clock: Clock): ProbeParser {
-  // Two generations instead of LRU bookkeeping: lookups are looked up in both,
-  // new ones go to `young`; when it is full, `old` (never completed within a
-  // whole generation) is dropped. At most MAX_PENDING entries, O(1) per line.
+  // The lookup whose lines are being read is `current`, outside the maps: the
+  // lines of one lookup mostly come one after the other, so most lookups are
+  // started and finished without a map operation (and their lines need no key).
+  // Per-event set/delete on a long-lived Map makes V8 allocate a new table each
+  // time, and once the Map is in the old heap those tables pile up there until a
+  // full GC (tens of MB, measured). A lookup interleaved with another one is
+  // parked in the maps until its next line.
+  //
+  // Two generations instead of LRU bookkeeping: parked lookups are looked up in
+  // both, parked ones go to `young`; when it is full, `old` (never completed
+  // within a whole generation) is dropped. At most MAX_PENDING entries.
   let young = new Map<string, Pending>();
   let old = new Map<string, Pending>();
+  let current: Pending | undefined;
+  let currentStart = '';
+  let currentTid = '';
 
-  const slot = (key: string): Pending => {
-    let p = young.get(key);
-    if (p !== undefined) return p;
-    p = old.get(key);
-    if (p !== undefined) {
-      old.delete(key);
-    } else {
-      p = { addrs: [] };
-    }
+  const park = (p: Pending): void => {
     if (young.size >= MAX_PENDING / 2) {
       old = young;
       young = new Map();
     }
-    young.set(key, p);
-    return p;
+    young.set(`${currentStart}/${currentTid}`, p);
+  };
+
+  /** Takes a parked lookup out of the maps, or makes a new one. */
+  const unpark = (key: string): Pending => {
+    let p = young.get(key);
+    if (p !== undefined) {
+      young.delete(key);
+      return p;
+    }
+    p = old.get(key);
+    if (p !== undefined) {
+      old.delete(key);
+      return p;
+    }
+    return { addrs: [], lastV4: -1 };
   };
 
   const complete = (p: Pending): boolean =>
     p.end !== undefined && p.chunk1 !== undefined && (p.chunk1.length < CHUNK1_BYTES || p.chunk2 !== undefined);
 
   const build = (p: Pending): GetHostLatencyEvent => {
-    const c1 = p.chunk1 ?? new Uint8Array(0);
-    let bytes = c1;
-    if (c1.length >= CHUNK1_BYTES && p.chunk2 !== undefined && p.chunk2.length > 0) {
-      bytes = new Uint8Array(c1.length + p.chunk2.length);
-      bytes.set(c1);
-      bytes.set(p.chunk2, c1.length);
-    }
-    // An explicit literal (same key order as the spread it replaces): spreads are slow on Node 20's V8.
+    // One literal, keys in the order of the JSON form (encode.ts): spreads are slow on Node 20's V8.
     const e = p.end!;
     return {
       type: 'gethostlatency',
@@ -99,114 +135,132 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
       comm: e.comm,
       cgroupId: e.cgroupId,
       func: e.func,
+      host: hostName(p.chunk1, p.chunk2),
       latencyNs: e.latencyNs,
       result: e.result,
-      host: utf8.decode(bytes),
       addresses: p.addrs,
     };
   };
 
-  const finish = (key: string, p: Pending): ParseResult => {
-    if (!complete(p)) return { kind: 'none' };
-    young.delete(key);
-    old.delete(key);
+  /** Emits the current lookup if it is complete. */
+  const finish = (p: Pending): ParseResult => {
+    if (!complete(p)) return NONE;
+    current = undefined;
     return { kind: 'event', event: build(p) };
   };
 
-  const keyOf = (startText: string, tidText: string): string | undefined => {
-    if (!isDigits(startText, 20) || !isDigits(tidText, 10)) return undefined;
-    return `${startText}/${tidText}`;
+  /** Makes the lookup keyed by fields startField and tidField current; undefined when they are not numbers. */
+  const lookup = (startField: number, tidField: number): Pending | undefined => {
+    if (current !== undefined && f.is(startField, currentStart) && f.is(tidField, currentTid)) return current;
+    if (!isDigits(f, startField, 20) || !isDigits(f, tidField, 10)) return undefined;
+    if (current !== undefined) park(current);
+    currentStart = f.str(startField);
+    currentTid = f.str(tidField);
+    current = unpark(`${currentStart}/${currentTid}`);
+    return current;
+  };
+
+  const f = new TabFields(10);
+
+  const address = (fam4: boolean, p: Pending): ParseResult => {
+    const w0 = f.uint(4);
+    let addr: string;
+    if (fam4) {
+      if (!(w0 <= 0xffffffff)) return err('bad_number', 'A record IPv4 word');
+      if (w0 === p.lastV4) return NONE;
+      p.lastV4 = w0;
+      addr = ipv4FromLeU32(w0);
+    } else {
+      const w1 = f.uint(5);
+      const w2 = f.uint(6);
+      const w3 = f.uint(7);
+      if (!(w0 <= 0xffffffff && w1 <= 0xffffffff && w2 <= 0xffffffff && w3 <= 0xffffffff)) {
+        return err('bad_number', 'A record IPv6 word');
+      }
+      addr = ipv6FromLeU32(w0, w1, w2, w3);
+    }
+    // getaddrinfo returns one entry per socket type: keep each address once, in order.
+    if (p.addrs.length < MAX_ADDRS && !p.addrs.includes(addr)) p.addrs.push(addr);
+    return NONE;
+  };
+
+  const endRecord = (line: string): ParseResult => {
+    if (f.count !== 10) return err('field_count', `L record with ${f.count} fields`);
+    const start = f.u64(1);
+    const pid = f.uint(2);
+    const tid = f.uint(3);
+    const cgroupId = f.uint(4);
+    const latencyNs = f.uint(7);
+    const ret = f.int(8);
+    const naddr = f.uint(9);
+    if (
+      start === undefined ||
+      Number.isNaN(pid) ||
+      Number.isNaN(tid) ||
+      Number.isNaN(cgroupId) ||
+      Number.isNaN(latencyNs) ||
+      Number.isNaN(ret) ||
+      Number.isNaN(naddr)
+    ) {
+      return err('bad_number', 'L record numeric field');
+    }
+    const func = FUNC_LIST.find((name) => f.is(6, name));
+    if (func === undefined) return err('bad_value', `L record function ${f.str(6).slice(0, 32)}`);
+    const comm = f.comm(5);
+    if (comm === undefined) return err('bad_value', 'L record comm longer than a comm buffer');
+    const p = lookup(1, 3);
+    if (p === undefined) return err('bad_number', `L record start/tid: ${line.slice(0, 40)}`);
+    p.end = {
+      type: 'gethostlatency',
+      timeUnixNano: clock.toUnixNano(start),
+      pid,
+      tid,
+      comm,
+      cgroupId,
+      func,
+      latencyNs,
+      result: func === 'getaddrinfo' ? eaiName(ret) : ret === 0 ? 'OK' : HOSTENT_NULL,
+    };
+    return finish(p);
   };
 
   return {
     push(line: string): ParseResult {
       if (line.length > MAX_LINE_LENGTH) return err('too_long', `line of ${line.length} characters`);
-      if (line.length === 0) return { kind: 'none' };
-      const f = line.split('\t');
-      const tag = f[0]!;
+      if (line.length === 0) return NONE;
+      const n = f.split(line);
+      const tag = f.length(0) === 1 ? line.charCodeAt(0) : 0;
       switch (tag) {
-        case 'H':
-        case 'M': {
-          if (f.length !== 4) return err('field_count', `${tag} record with ${f.length} fields`);
-          const key = keyOf(f[1]!, f[2]!);
-          if (key === undefined) return err('bad_number', `${tag} record start/tid not numeric`);
-          const max = tag === 'H' ? CHUNK1_BYTES : CHUNK2_BYTES;
-          const bytes = decodeEscapedBytes(f[3]!, max);
-          if (bytes === undefined) return err('bad_value', `${tag} host chunk longer than ${max} bytes`);
-          const p = slot(key);
-          if (tag === 'H') p.chunk1 = bytes;
-          else p.chunk2 = bytes;
-          return finish(key, p);
+        case 0x48: // H
+        case 0x4d: {
+          // M
+          const name = tag === 0x48 ? 'H' : 'M';
+          if (n !== 4) return err('field_count', `${name} record with ${n} fields`);
+          const max = tag === 0x48 ? CHUNK1_BYTES : CHUNK2_BYTES;
+          const chunk = decodeEscapedName(line, max, f.start(3), f.end(3));
+          if (chunk === undefined) return err('bad_value', `${name} host chunk longer than ${max} bytes`);
+          const p = lookup(1, 2);
+          if (p === undefined) return err('bad_number', `${name} record start/tid not numeric`);
+          if (tag === 0x48) p.chunk1 = chunk;
+          else p.chunk2 = chunk;
+          return finish(p);
         }
-        case 'A': {
-          const fam = f[3];
-          if (!((fam === '4' && f.length === 5) || (fam === '6' && f.length === 8))) {
-            return fam === '4' || fam === '6'
-              ? err('field_count', `A record with ${f.length} fields`)
-              : err('bad_value', `A record family ${String(fam)}`);
+        case 0x41: {
+          // A
+          const fam4 = f.is(3, '4');
+          if (!((fam4 && n === 5) || (f.is(3, '6') && n === 8))) {
+            return fam4 || f.is(3, '6')
+              ? err('field_count', `A record with ${n} fields`)
+              : err('bad_value', `A record family ${n > 3 ? f.str(3).slice(0, 8) : 'undefined'}`);
           }
-          const key = keyOf(f[1]!, f[2]!);
-          if (key === undefined) return err('bad_number', 'A record start/tid not numeric');
-          const w0 = parseUint(f[4]!);
-          let addr: string;
-          if (fam === '4') {
-            if (!(w0 <= 0xffffffff)) return err('bad_number', 'A record IPv4 word');
-            addr = ipv4FromLeU32(w0);
-          } else {
-            const w1 = parseUint(f[5]!);
-            const w2 = parseUint(f[6]!);
-            const w3 = parseUint(f[7]!);
-            if (!(w0 <= 0xffffffff && w1 <= 0xffffffff && w2 <= 0xffffffff && w3 <= 0xffffffff)) {
-              return err('bad_number', 'A record IPv6 word');
-            }
-            addr = ipv6FromLeU32(w0, w1, w2, w3);
-          }
-          const p = slot(key);
-          // getaddrinfo returns one entry per socket type: keep each address once, in order.
-          if (p.addrs.length < MAX_ADDRS && !p.addrs.includes(addr)) p.addrs.push(addr);
-          return { kind: 'none' };
+          const p = lookup(1, 2);
+          if (p === undefined) return err('bad_number', 'A record start/tid not numeric');
+          return address(fam4, p);
         }
-        case 'L': {
-          if (f.length !== 10) return err('field_count', `L record with ${f.length} fields`);
-          const start = parseU64(f[1]!);
-          const pid = parseUint(f[2]!);
-          const tid = parseUint(f[3]!);
-          const cgroupId = parseUint(f[4]!);
-          const latencyNs = parseUint(f[7]!);
-          const ret = parseInt32(f[8]!);
-          const naddr = parseUint(f[9]!);
-          if (
-            start === undefined ||
-            Number.isNaN(pid) ||
-            Number.isNaN(tid) ||
-            Number.isNaN(cgroupId) ||
-            Number.isNaN(latencyNs) ||
-            Number.isNaN(ret) ||
-            Number.isNaN(naddr)
-          ) {
-            return err('bad_number', 'L record numeric field');
-          }
-          const func = f[6]!;
-          if (!FUNCS.has(func)) return err('bad_value', `L record function ${func.slice(0, 32)}`);
-          const comm = decodeComm(f[5]!);
-          if (comm === undefined) return err('bad_value', 'L record comm longer than a comm buffer');
-          const key = `${f[1]!}/${f[3]!}`;
-          const p = slot(key);
-          p.end = {
-            type: 'gethostlatency',
-            timeUnixNano: clock.toUnixNano(start),
-            pid,
-            tid,
-            comm,
-            cgroupId,
-            func,
-            latencyNs,
-            result: func === 'getaddrinfo' ? eaiName(ret) : ret === 0 ? 'OK' : HOSTENT_NULL,
-          };
-          return finish(key, p);
-        }
+        case 0x4c: // L
+          return endRecord(line);
         default: {
-          if (line.startsWith('Attaching ')) return { kind: 'none' };
+          if (line.startsWith('Attaching ')) return NONE;
           const lost = LOST_RE.exec(line);
           if (lost) return { kind: 'lost', count: Number(lost[1]) };
           return err('unknown_tag', `unexpected line: ${line.slice(0, 40)}`);
@@ -214,6 +268,8 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
       }
     },
     flush(): ParseResult {
+      if (current !== undefined) park(current);
+      current = undefined;
       // A lookup whose L arrived but whose name lines did not: emit it with what we have.
       for (const gen of [old, young]) {
         for (const [key, p] of gen) {
@@ -225,7 +281,7 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
       }
       young = new Map();
       old = new Map();
-      return { kind: 'none' };
+      return NONE;
     },
   };
 }

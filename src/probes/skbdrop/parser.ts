@@ -18,7 +18,7 @@
 import type { SkbDropEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
-import { decodeComm, parseU64, parseUint } from '../../core/decode.js';
+import { TabFields } from '../../core/fields.js';
 import { decodeHexEscaped, formatIPv4, formatIPv6 } from '../gethostlatency/inet.js';
 import { dropReasonName } from './reasons.js';
 
@@ -92,14 +92,16 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
     return ev;
   };
 
-  const header = (f: string[]): Open | ParseResult => {
-    if (f.length !== 13) return err('field_count', `D record with ${f.length} fields`);
-    const nsecs = parseU64(f[1]!);
-    const pid = parseUint(f[2]!);
-    const tid = parseUint(f[3]!);
-    const cgroupId = parseUint(f[4]!);
-    const reason = parseUint(f[6]!);
-    const ethertype = parseUint(f[7]!);
+  const f = new TabFields(13);
+
+  const header = (): Open | ParseResult => {
+    if (f.count !== 13) return err('field_count', `D record with ${f.count} fields`);
+    const nsecs = f.u64(1);
+    const pid = f.uint(2);
+    const tid = f.uint(3);
+    const cgroupId = f.uint(4);
+    const reason = f.uint(6);
+    const ethertype = f.uint(7);
     if (
       nsecs === undefined ||
       Number.isNaN(pid) ||
@@ -110,9 +112,9 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
     ) {
       return err('bad_number', 'D record numeric field');
     }
-    const comm = decodeComm(f[5]!);
+    const comm = f.comm(5);
     if (comm === undefined) return err('bad_value', 'D record comm longer than a comm buffer');
-    const locationSym = f[8]!;
+    const locationSym = f.str(8);
     if (locationSym.length === 0 || locationSym.includes(' ')) return err('bad_value', 'D record location');
     const event: SkbDropEvent = {
       type: 'skbdrop',
@@ -126,16 +128,16 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
       location: locationSym,
       stack: [],
     };
-    const l3 = f[9]!;
+    const l3 = f.str(9);
     if (l3 === '-') {
-      if (f[10] !== '-' || f[11] !== '-' || f[12] !== '-')
+      if (!f.is(10, '-') || !f.is(11, '-') || !f.is(12, '-'))
         return err('bad_value', 'D record without L3 but with addresses');
       return { event, locationSym };
     }
     if (l3 !== '4' && l3 !== '6') return err('bad_value', `D record l3 ${l3.slice(0, 8)}`);
-    const l4 = parseUint(f[10]!);
+    const l4 = f.uint(10);
     if (!(l4 <= 255)) return err('bad_number', 'D record l4 protocol');
-    const addrs = decodeHexEscaped(f[11]!, l3 === '4' ? 8 : 32);
+    const addrs = decodeHexEscaped(f.str(11), l3 === '4' ? 8 : 32);
     if (addrs === undefined) return err('bad_value', 'D record addresses');
     if (l3 === '4') {
       event.family = 'ipv4';
@@ -147,9 +149,8 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
       event.daddr = formatIPv6(addrs, 16);
     }
     event.l4Protocol = ipProtocolName(l4);
-    const ports = f[12]!;
-    if (ports !== '-') {
-      const w = parseUint(ports);
+    if (!f.is(12, '-')) {
+      const w = f.uint(12);
       if (!(w <= 0xffffffff)) return err('bad_number', 'D record ports');
       if (!PORT_PROTOCOLS.has(l4)) return err('bad_value', 'D record ports for a protocol without ports');
       event.sport = ((w & 0xff) << 8) | ((w >>> 8) & 0xff);
@@ -193,7 +194,8 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
         aborted = false;
         const wasOpen = open !== undefined;
         open = undefined;
-        const h = header(line.split('\t'));
+        f.split(line);
+        const h = header();
         if ('kind' in h) {
           // Skip this record's frames and end marker quietly: one error per broken record.
           aborted = true;

@@ -6,31 +6,46 @@
  */
 import type { SoConnectEvent } from '../../core/event.js';
 import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
-import { errnoName, parseUint } from '../../core/decode.js';
-import { isResult, parseConnLine, parseError } from '../conn-line.js';
+import { errnoName } from '../../core/decode.js';
+import { ConnLineReader, parseError } from '../conn-line.js';
 
 const TAGS = ['connect'];
 
 const FIELDS = 14;
 
 class SoConnectParser implements ProbeParser {
-  constructor(private readonly clock: Clock) {}
+  private readonly reader: ConnLineReader;
+
+  constructor(clock: Clock) {
+    this.reader = new ConnLineReader(TAGS, FIELDS, clock);
+  }
 
   push(line: string): ParseResult {
-    const r = parseConnLine(line, TAGS, FIELDS, this.clock);
-    if (isResult(r)) return r;
-    const { f, base } = r;
-    const errno = parseUint(f[11]!);
-    const latencyNs = parseUint(f[12]!);
+    const bad = this.reader.parse(line);
+    if (bad !== undefined) return bad;
+    const { fields: f, base } = this.reader;
+    const errno = f.uint(11);
+    const latencyNs = f.uint(12);
     if (Number.isNaN(errno) || Number.isNaN(latencyNs)) return parseError('bad_number', 'errno/latency', line);
-    const nb = f[13];
-    if (nb !== '0' && nb !== '1') return parseError('bad_value', 'nonblocking flag', line);
-    const event: SoConnectEvent = Object.assign(base, {
-      type: 'soconnect' as const,
+    const nb = f.is(13, '1');
+    if (!nb && !f.is(13, '0')) return parseError('bad_value', 'nonblocking flag', line);
+    // One literal with every key, in the order of the JSON form (see encode.ts).
+    const event: SoConnectEvent = {
+      timeUnixNano: base.timeUnixNano,
+      pid: base.pid,
+      tid: base.tid,
+      comm: base.comm,
+      cgroupId: base.cgroupId,
+      family: base.family,
+      saddr: base.saddr,
+      sport: base.sport,
+      daddr: base.daddr,
+      dport: base.dport,
+      type: 'soconnect',
       result: errno === 0 ? 'ESTABLISHED' : errnoName(errno),
       latencyNs,
-      nonBlocking: nb === '1',
-    });
+      nonBlocking: nb,
+    };
     return { kind: 'event', event };
   }
 

@@ -8,8 +8,8 @@
  */
 import type { TcpRetransEvent } from '../../core/event.js';
 import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
-import { parseUint, tcpStateName } from '../../core/decode.js';
-import { isResult, parseConnLine, parseError } from '../conn-line.js';
+import { tcpStateName } from '../../core/decode.js';
+import { ConnLineReader, parseError } from '../conn-line.js';
 
 export const RETRANS_TAG = 'retrans';
 export const SYNACK_TAG = 'synack';
@@ -17,17 +17,34 @@ const FIELDS = 12;
 const TAGS = [RETRANS_TAG, SYNACK_TAG];
 
 class TcpRetransParser implements ProbeParser {
-  constructor(private readonly clock: Clock) {}
+  private readonly reader: ConnLineReader;
+
+  constructor(clock: Clock) {
+    this.reader = new ConnLineReader(TAGS, FIELDS, clock);
+  }
 
   push(line: string): ParseResult {
-    const r = parseConnLine(line, TAGS, FIELDS, this.clock);
-    if (isResult(r)) return r;
-    const { f, base } = r;
-    const stateNum = parseUint(f[11]!);
+    const bad = this.reader.parse(line);
+    if (bad !== undefined) return bad;
+    const { fields: f, base } = this.reader;
+    const stateNum = f.uint(11);
     if (Number.isNaN(stateNum)) return parseError('bad_number', 'state', line);
     const state = tcpStateName(stateNum);
     if (state === undefined) return parseError('bad_value', 'state', line);
-    const event: TcpRetransEvent = Object.assign(base, { type: 'tcpretrans' as const, state });
+    const event: TcpRetransEvent = {
+      timeUnixNano: base.timeUnixNano,
+      pid: base.pid,
+      tid: base.tid,
+      comm: base.comm,
+      cgroupId: base.cgroupId,
+      family: base.family,
+      saddr: base.saddr,
+      sport: base.sport,
+      daddr: base.daddr,
+      dport: base.dport,
+      type: 'tcpretrans',
+      state,
+    };
     return { kind: 'event', event };
   }
 

@@ -6,28 +6,42 @@
  */
 import type { UdpConnectEvent } from '../../core/event.js';
 import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
-import { errnoName, parseUint } from '../../core/decode.js';
-import { isResult, parseConnLine, parseError } from '../conn-line.js';
+import { errnoName } from '../../core/decode.js';
+import { ConnLineReader, parseError } from '../conn-line.js';
 
 export const UDPCONNECT_TAG = 'udpconnect';
 const TAGS = [UDPCONNECT_TAG];
 const FIELDS = 13;
 
 class UdpConnectParser implements ProbeParser {
-  constructor(private readonly clock: Clock) {}
+  private readonly reader: ConnLineReader;
+
+  constructor(clock: Clock) {
+    this.reader = new ConnLineReader(TAGS, FIELDS, clock);
+  }
 
   push(line: string): ParseResult {
-    const r = parseConnLine(line, TAGS, FIELDS, this.clock);
-    if (isResult(r)) return r;
-    const { f, base } = r;
-    const errno = parseUint(f[11]!);
-    const latencyNs = parseUint(f[12]!);
+    const bad = this.reader.parse(line);
+    if (bad !== undefined) return bad;
+    const { fields: f, base } = this.reader;
+    const errno = f.uint(11);
+    const latencyNs = f.uint(12);
     if (Number.isNaN(errno) || Number.isNaN(latencyNs)) return parseError('bad_number', 'errno/latency', line);
-    const event: UdpConnectEvent = Object.assign(base, {
-      type: 'udpconnect' as const,
+    const event: UdpConnectEvent = {
+      timeUnixNano: base.timeUnixNano,
+      pid: base.pid,
+      tid: base.tid,
+      comm: base.comm,
+      cgroupId: base.cgroupId,
+      family: base.family,
+      saddr: base.saddr,
+      sport: base.sport,
+      daddr: base.daddr,
+      dport: base.dport,
+      type: 'udpconnect',
       result: errno === 0 ? 'OK' : errnoName(errno),
       latencyNs,
-    });
+    };
     return { kind: 'event', event };
   }
 
