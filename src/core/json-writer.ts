@@ -72,10 +72,8 @@ export class JsonWriter extends GrowableBuffer {
     this.ensure(n);
     const buf = this.buf;
     let p = this.pos;
-    if (n > 32) {
-      buf.set(b, p);
-      p += n;
-    } else for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+    // a loop: the constants are short, and a native copy costs more to call than this
+    for (let i = 0; i < n; i++) buf[p++] = b[i]!;
     this.pos = p;
   }
 
