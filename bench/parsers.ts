@@ -1,9 +1,11 @@
 /**
  * Parser and JSON-encoder throughput, in-process, without the daemon around
  * them: the lines of a record file (bench/record.ts, cycled from real
- * captures) fed to each probe's parser, then every event encoded with
- * toJsonLine, side by side with JSON.stringify(toJsonObject(e)) in the same
- * run. Prints µs per event and ratios.
+ * captures) fed to each probe's parser, then every event encoded, side by
+ * side in the same run: the JsonWriter that the Kafka and stdout exporters use (bytes into
+ * one buffer per batch), against a JSON.stringify of toJsonObject per event
+ * turned into bytes, and toJsonLine (the string form). Prints CPU µs per
+ * event and ratios to JSON.stringify.
  *
  *   npx tsc -p . && node dist/bench/parsers.js [events] [rounds]
  */
@@ -11,6 +13,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJsonLine, toJsonObject } from '../src/core/encode.js';
+import { JsonWriter } from '../src/core/json-writer.js';
 import type { NetEvent } from '../src/core/event.js';
 import type { Clock, ProbeParser } from '../src/core/parser.js';
 import { createGetHostLatencyParser } from '../src/probes/gethostlatency/parser.js';
@@ -86,16 +89,28 @@ console.log(
 );
 
 let sink = 0;
+// What the Kafka and stdout exporters do: every event's JSON bytes into one buffer per batch.
+const writer = new JsonWriter(4096 * 1024);
+const bytes = time(() => {
+  for (let i = 0; i < events.length; i += 4096) {
+    writer.pos = 0;
+    for (const e of events.slice(i, i + 4096)) writer.event(e);
+    sink += writer.pos;
+  }
+  return events.length;
+});
+// The obvious alternative: a JSON string per event, then its UTF-8 bytes.
+const stringify = time(() => {
+  for (const e of events) sink += Buffer.from(JSON.stringify(toJsonObject(e)), 'utf8').length;
+  return events.length;
+});
 const line = time(() => {
   for (const e of events) sink += toJsonLine(e).length;
   return events.length;
 });
-const stringify = time(() => {
-  for (const e of events) sink += JSON.stringify(toJsonObject(e)).length;
-  return events.length;
-});
-console.log(`toJsonLine                              ${(line.us / line.n).toFixed(3).padStart(7)} µs`);
-console.log(
-  `JSON.stringify(toJsonObject)            ${(stringify.us / stringify.n).toFixed(3).padStart(7)} µs  (toJsonLine ${(stringify.us / line.us).toFixed(2)}x faster)`,
-);
+const row = (name: string, r: { us: number; n: number }): void =>
+  console.log(`${name.padEnd(40)}${(r.us / r.n).toFixed(3).padStart(7)} µs  (${(stringify.us / r.us).toFixed(2)}x)`);
+row('JSON bytes, JsonWriter (Kafka, stdout)', bytes);
+row('JSON bytes, JSON.stringify(toJsonObject)', stringify);
+row('JSON string, toJsonLine', line);
 if (sink === 0) console.log('');
