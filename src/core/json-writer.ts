@@ -53,6 +53,16 @@ const K = {
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const SYMBOLS = 4096;
+
+/** A JSON string literal, as str() writes it. */
+function quote(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
 
 export class JsonWriter extends GrowableBuffer {
   // The "YYYY-MM-DDTHH:MM:SS." and decimal seconds of the last second seen:
@@ -61,6 +71,7 @@ export class JsonWriter extends GrowableBuffer {
   private secEnd = -1n;
   private secPrefix: Buffer = Buffer.alloc(0);
   private secDecimal: Buffer = Buffer.alloc(0);
+  private symbols = new Map<string, Buffer>();
 
   constructor(initialSize = 64 * 1024) {
     super(initialSize);
@@ -121,6 +132,37 @@ export class JsonWriter extends GrowableBuffer {
     }
     buf[p++] = QUOTE;
     this.pos = p;
+  }
+
+  /**
+   * str() for the values of repetitive fields (comm, result, kernel frames...):
+   * their encoded literal is kept, so a repeated value costs one lookup (the
+   * parsers intern these strings, so the lookup finds them by their cached
+   * hash) and a copy of bytes that are hot in the cache. At most SYMBOLS
+   * values are kept; then the table starts over.
+   */
+  sym(s: string): void {
+    let b = this.symbols.get(s);
+    if (b === undefined) {
+      if (this.symbols.size >= SYMBOLS) this.symbols = new Map();
+      b = Buffer.from(quote(s), 'utf8');
+      this.symbols.set(s, b);
+    }
+    this.raw(b);
+  }
+
+  symList(list: readonly string[]): void {
+    this.ensure(1);
+    this.buf[this.pos++] = 0x5b; // [
+    for (let i = 0; i < list.length; i++) {
+      if (i > 0) {
+        this.ensure(1);
+        this.buf[this.pos++] = 0x2c; // ,
+      }
+      this.sym(list[i]!);
+    }
+    this.ensure(1);
+    this.buf[this.pos++] = 0x5d; // ]
   }
 
   strList(list: readonly string[]): void {
@@ -187,14 +229,14 @@ export class JsonWriter extends GrowableBuffer {
     this.raw(K.tid);
     this.num(e.tid);
     this.raw(K.comm);
-    this.str(e.comm);
+    this.sym(e.comm);
     this.raw(K.cgroupId);
     this.num(e.cgroupId);
     switch (e.type) {
       case 'soconnect':
         this.conn(e);
         this.raw(K.result);
-        this.str(e.result);
+        this.sym(e.result);
         this.raw(K.latencyNs);
         this.num(e.latencyNs);
         this.raw(K.nonBlocking);
@@ -203,24 +245,24 @@ export class JsonWriter extends GrowableBuffer {
       case 'udpconnect':
         this.conn(e);
         this.raw(K.result);
-        this.str(e.result);
+        this.sym(e.result);
         this.raw(K.latencyNs);
         this.num(e.latencyNs);
         break;
       case 'tcpretrans':
         this.conn(e);
         this.raw(K.state);
-        this.str(e.state);
+        this.sym(e.state);
         break;
       case 'gethostlatency':
         this.raw(K.func);
-        this.str(e.func);
+        this.sym(e.func);
         this.raw(K.host);
         this.str(e.host);
         this.raw(K.latencyNs);
         this.num(e.latencyNs);
         this.raw(K.result);
-        this.str(e.result);
+        this.sym(e.result);
         this.raw(K.addresses);
         this.strList(e.addresses);
         break;
@@ -238,7 +280,7 @@ export class JsonWriter extends GrowableBuffer {
 
   private conn(e: { family: string; saddr: string; sport: number; daddr: string; dport: number }): void {
     this.raw(K.family);
-    this.str(e.family);
+    this.sym(e.family);
     this.raw(K.saddr);
     this.str(e.saddr);
     this.raw(K.sport);
@@ -251,16 +293,16 @@ export class JsonWriter extends GrowableBuffer {
 
   private skbDrop(e: SkbDropEvent): void {
     this.raw(K.reason);
-    this.str(e.reason);
+    this.sym(e.reason);
     this.raw(K.protocol);
-    this.str(e.protocol);
+    this.sym(e.protocol);
     this.raw(K.location);
-    this.str(e.location);
+    this.sym(e.location);
     this.raw(K.stack);
-    this.strList(e.stack);
+    this.symList(e.stack);
     if (e.family !== undefined) {
       this.raw(K.family);
-      this.str(e.family);
+      this.sym(e.family);
     }
     if (e.saddr !== undefined) {
       this.raw(K.saddr);
@@ -272,7 +314,7 @@ export class JsonWriter extends GrowableBuffer {
     }
     if (e.l4Protocol !== undefined) {
       this.raw(K.l4Protocol);
-      this.str(e.l4Protocol);
+      this.sym(e.l4Protocol);
     }
     if (e.sport !== undefined) {
       this.raw(K.sport);

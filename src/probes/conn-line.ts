@@ -9,6 +9,7 @@ import { MAX_LINE_LENGTH } from '../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult } from '../core/parser.js';
 import { familyName, parseUint } from '../core/decode.js';
 import { TabFields } from '../core/fields.js';
+import { Interner } from '../core/intern.js';
 
 const MAX_ADDR_TEXT = 45; // longest textual IPv6 address (with embedded IPv4)
 const SNIPPET = 120;
@@ -79,6 +80,7 @@ export interface ConnBase {
  */
 export class ConnLineReader {
   readonly fields: TabFields;
+  private readonly comms = new Interner();
   readonly base: ConnBase = {
     timeUnixNano: 0n,
     pid: 0,
@@ -140,7 +142,7 @@ export class ConnLineReader {
     b.timeUnixNano = this.clock.toUnixNano(ns);
     b.pid = pid;
     b.tid = tid;
-    b.comm = comm;
+    b.comm = this.comms.get(comm);
     b.cgroupId = cg;
     b.family = family;
     b.saddr = f.str(7);

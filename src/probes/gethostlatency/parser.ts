@@ -20,6 +20,7 @@ import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
 import { eaiName } from '../../core/decode.js';
 import { TabFields } from '../../core/fields.js';
+import { Interner } from '../../core/intern.js';
 import { decodeEscapedName, ipv4FromLeU32, ipv6FromLeU32 } from './inet.js';
 
 /** Bytes of the name printed in H (bpftrace 0.17: str(name, 128) keeps up to 128 bytes). */
@@ -161,6 +162,7 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
   };
 
   const f = new TabFields(10);
+  const comms = new Interner();
 
   const address = (fam4: boolean, p: Pending): ParseResult => {
     const w0 = f.uint(4);
@@ -215,7 +217,7 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
       timeUnixNano: clock.toUnixNano(start),
       pid,
       tid,
-      comm,
+      comm: comms.get(comm),
       cgroupId,
       func,
       latencyNs,

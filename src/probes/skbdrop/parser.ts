@@ -19,6 +19,7 @@ import type { SkbDropEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
 import { TabFields } from '../../core/fields.js';
+import { Interner } from '../../core/intern.js';
 import { decodeHexEscaped, formatIPv4, formatIPv6 } from '../gethostlatency/inet.js';
 import { dropReasonName } from './reasons.js';
 
@@ -93,6 +94,8 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
   };
 
   const f = new TabFields(13);
+  // comms, stack frames and drop locations repeat: one string per value (see Interner)
+  const names = new Interner(8192);
 
   const header = (): Open | ParseResult => {
     if (f.count !== 13) return err('field_count', `D record with ${f.count} fields`);
@@ -114,14 +117,14 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
     }
     const comm = f.comm(5);
     if (comm === undefined) return err('bad_value', 'D record comm longer than a comm buffer');
-    const locationSym = f.str(8);
+    const locationSym = names.get(f.str(8));
     if (locationSym.length === 0 || locationSym.includes(' ')) return err('bad_value', 'D record location');
     const event: SkbDropEvent = {
       type: 'skbdrop',
       timeUnixNano: clock.toUnixNano(nsecs),
       pid,
       tid,
-      comm,
+      comm: names.get(comm),
       cgroupId,
       reason: dropReasonName(reasons, reason),
       protocol: ethertypeName(ethertype),
@@ -175,7 +178,7 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
           aborted = true;
           return err('field_count', `stack deeper than ${MAX_FRAMES} frames`);
         }
-        open.event.stack.push(line.trim());
+        open.event.stack.push(names.get(line.trim()));
         return { kind: 'none' };
       }
       if (line === 'E') {
