@@ -25,8 +25,7 @@ import { join } from 'node:path';
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ExportResult as SdkExportResult } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { NetEvent } from '../../core/event.js';
 import { splitAttributes } from '../../otel/attributes.js';
@@ -36,7 +35,7 @@ import type { OtlpConfig } from './config.js';
 import { classify, grpcCode } from './grpc-status.js';
 import { LogEncoder, LogRequestAssembler, type EncodedLog } from './logs-proto.js';
 import { OtlpLogsTransport } from './logs-transport.js';
-import { NetMetrics } from './metrics.js';
+import type { NetMetrics } from './metrics.js';
 import { ResourceCache } from './resources.js';
 import { buildSpan } from './spans.js';
 import { Stitcher, type Planned } from './stitch.js';
@@ -94,6 +93,8 @@ export class OtlpExporter implements Exporter {
   private readonly scope: InstrumentationScope;
   private readonly now: () => number;
   private traces?: SignalExporter<ReadableSpan>;
+  /** Makes the SDK trace exporter (a fresh channel each time, see resetChannel). */
+  private makeTraces?: () => SignalExporter<ReadableSpan>;
   private logs?: SignalExporter<EncodedLog>;
   private readonly logEncoder = new LogEncoder();
   private readonly logAssembler: LogRequestAssembler;
@@ -161,9 +162,19 @@ export class OtlpExporter implements Exporter {
       // finish (with DEADLINE_EXCEEDED) a little before the batch queue's own timeout gives up on the attempt
       timeoutMillis: Math.max(1, Math.floor(this.cfg.queue.export_timeout_ms * 0.9)),
     };
-    if (this.cfg.signals.traces) this.traces = new OTLPTraceExporter(this.sdkConfig);
+    // the SDK's trace and metric exporters are loaded only for their signals (~0.1 s of start-up CPU when only logs are on)
+    if (this.cfg.signals.traces) {
+      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
+      const sdkConfig = this.sdkConfig;
+      this.makeTraces = () => new OTLPTraceExporter(sdkConfig);
+      this.traces = this.makeTraces();
+    }
     if (this.cfg.signals.logs) this.logs = new OtlpLogsTransport(this.sdkConfig, this.logAssembler);
     if (this.cfg.signals.metrics) {
+      const [{ OTLPMetricExporter }, { NetMetrics }] = await Promise.all([
+        import('@opentelemetry/exporter-metrics-otlp-grpc'),
+        import('./metrics.js'),
+      ]);
       const sdkConfig = this.sdkConfig;
       this.metrics = new NetMetrics(
         {
@@ -221,30 +232,45 @@ export class OtlpExporter implements Exporter {
 
   /** Stitch, count metrics, build records: exactly once per batch. */
   private prepare(batch: readonly NetEvent[]): Pending {
-    const now = this.now();
-    const planned: Planned[] = [];
-    for (const e of batch) {
-      for (const p of this.stitcher.add(e, now)) planned.push(p);
-      if (this.metrics) {
+    if (this.metrics) {
+      for (const e of batch) {
         const { resource, record } = splitAttributes(e);
         this.metrics.record(e, resource, record);
       }
     }
+    // the stitcher only places events into spans: without traces, records carry no span and nothing waits for a connect
+    if (!this.traces) return this.buildLogs(batch);
+    const now = this.now();
+    const planned: Planned[] = [];
+    for (const e of batch) for (const p of this.stitcher.add(e, now)) planned.push(p);
     for (const p of this.stitcher.expire(now)) planned.push(p);
     return this.build(planned);
   }
 
   private build(planned: readonly Planned[]): Pending {
     const spans: ReadableSpan[] = [];
-    const observed = BigInt(Date.now()) * 1_000_000n;
-    if (this.logs) this.logEncoder.begin(observed);
+    if (this.logs) this.logEncoder.begin(BigInt(Date.now()) * 1_000_000n);
     for (const p of planned) {
       const { resource, record } = splitAttributes(p.event);
       const res = this.resources.get(resource);
       if (this.traces && p.span) spans.push(buildSpan(p.event, p.span, record, res, this.scope));
       if (this.logs) this.logEncoder.add(p.event, record, res, this.traces ? p.ctx : undefined);
     }
-    const logs = this.logs ? this.logEncoder.finish() : [];
+    return this.toPending(spans, this.logs ? this.logEncoder.finish() : []);
+  }
+
+  /** build() without traces: a log record per event, in batch order. */
+  private buildLogs(events: readonly NetEvent[]): Pending {
+    if (!this.logs) return this.toPending([], []);
+    this.logEncoder.begin(BigInt(Date.now()) * 1_000_000n);
+    for (const e of events) {
+      const { resource, record } = splitAttributes(e);
+      this.logEncoder.add(e, record, this.resources.get(resource), undefined);
+    }
+    return this.toPending([], this.logEncoder.finish());
+  }
+
+  private toPending(spans: ReadableSpan[], logs: EncodedLog[]): Pending {
     const out: Pending = { lastAttemptEnd: Date.now() };
     if (spans.length) out.spans = spans;
     if (logs.length) out.logs = logs;
@@ -382,7 +408,7 @@ export class OtlpExporter implements Exporter {
     this.needsReset[signal] = false;
     if (!this.sdkConfig || this.stopped) return;
     const old = signal === 'traces' ? this.traces : this.logs;
-    if (signal === 'traces') this.traces = new OTLPTraceExporter(this.sdkConfig);
+    if (signal === 'traces') this.traces = this.makeTraces?.();
     else this.logs = new OtlpLogsTransport(this.sdkConfig, this.logAssembler);
     old?.shutdown().catch(() => undefined);
   }

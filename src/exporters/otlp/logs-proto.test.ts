@@ -11,7 +11,7 @@ import protobuf from 'protobufjs';
 import { toJsonObject } from '../../core/encode.js';
 import type { NetEvent } from '../../core/event.js';
 import { splitAttributes, type Attrs } from '../../otel/attributes.js';
-import { connect, dns, drop, retrans, udp } from '../../../test/helpers/otlp-events.js';
+import { connect, dns, drop, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
 import { hrTime, type SpanRef } from './ids.js';
 import { LogEncoder, LogRequestAssembler } from './logs-proto.js';
 import { severityOf } from './logs.js';
@@ -145,6 +145,54 @@ test('encoded log requests are byte for byte what the SDK serializer wrote for t
   // any subset (a split request) too
   const half = ours.slice(3, 8);
   assert.deepEqual(asm.assemble(half), Buffer.from(ProtobufLogsSerializer.serializeRequest(sdk.slice(3, 8))!));
+});
+
+/** A kernel time whose second starts with a low 32-bit word that its last nanosecond carries out of. */
+function carryTime(): bigint {
+  for (let s = T0 / 1_000_000_000n; ; s++) {
+    const start = s * 1_000_000_000n;
+    if ((start & 0xffffffffn) + 999_999_999n > 0xffffffffn) return start + 999_999_999n;
+  }
+}
+
+test('edge cases encode as the SDK serializer does: times outside the cached second range, huge records, long and non-ASCII strings', () => {
+  const carry = carryTime();
+  const list: NetEvent[] = [
+    connect({ timeUnixNano: 5n }),
+    connect({ timeUnixNano: 999_999_999n }),
+    connect({ timeUnixNano: 1_000_000_000n }),
+    udp({ timeUnixNano: carry - 999_999_999n }),
+    udp({ timeUnixNano: carry }),
+    retrans({ timeUnixNano: carry + 1n }),
+    connect({ timeUnixNano: 2n ** 63n - 1n }),
+    connect({ timeUnixNano: T0 }),
+    dns({ host: 'h'.repeat(17_000), addresses: ['é', 'x'.repeat(40), ''] }),
+    dns({ host: 'ascii-but-longer-than-the-loop.example.com', addresses: ['10.0.0.1', 'a\u0080b'] }),
+    connect({
+      attributes: {
+        'netspan.blob': 'y'.repeat(20_000),
+        'netspan.max32': 2 ** 32 - 1,
+        'netspan.two32': 2 ** 32,
+        'netspan.nan': Number.NaN,
+        'netspan.true': true,
+        'netspan.short.utf8': 'é',
+        'netspan.long.utf8': 'é'.repeat(100),
+      },
+    }),
+    drop({ stack: ['x'.repeat(200), 'ü'.repeat(10)] }),
+  ];
+  const resources = new ResourceCache({}, 'netspan-host');
+  const enc = new LogEncoder();
+  const sdk: ReadableLogRecord[] = [];
+  enc.begin(OBSERVED);
+  for (const e of list) {
+    const { resource, record } = splitAttributes(e);
+    const res = resources.get(resource);
+    enc.add(e, record, res, spanA);
+    sdk.push(sdkRecord(e, record, res, spanA));
+  }
+  const got = new LogRequestAssembler(scope).assemble(enc.finish());
+  assert.equal(got.toString('hex'), Buffer.from(ProtobufLogsSerializer.serializeRequest(sdk)!).toString('hex'));
 });
 
 test('request sizes stay within what splitting assumes', () => {

@@ -14,6 +14,14 @@
  * INFO otherwise; trace/span ids of the span that represents the event
  * (flags SAMPLED) when traces are exported; event_name netspan.<type>;
  * observed time = when the batch was prepared.
+ *
+ * Cheap per record: what records of an event type share (severity, the
+ * body's type and schema_version, event_name, the key bytes of body fields
+ * and attributes) is encoded once; the kernel time's three forms are made
+ * from per-second parts (KernelTime); every KeyValue is written front to
+ * back with its lengths computed first (ProtoWriter.kv); nested lengths are
+ * reserved as two bytes and moved only when they need one or three; and a
+ * batch's records share one buffer that goes into requests by runs.
  */
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -22,12 +30,31 @@ import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
 import type { Attrs } from '../../otel/attributes.js';
 import type { SpanRef } from './ids.js';
 import { severityOf } from './logs.js';
-import { FIXED32, FIXED64, keyField, LEN, ProtoWriter, tag, VARINT, varintSize } from './proto-writer.js';
+import {
+  ConstBytes,
+  FIXED32,
+  FIXED64,
+  KeyPrefix,
+  keyField,
+  keyPrefix,
+  LEN,
+  ProtoWriter,
+  tag,
+  VARINT,
+  varintSize,
+} from './proto-writer.js';
 
-/** One encoded LogRecord message (content without its tag and length) and the resource it belongs to. */
+/**
+ * One encoded log record and the resource it belongs to: bytes [start, end)
+ * of `chunk` (shared by the records of one batch) are the record as it
+ * appears in a request, ScopeLogs.log_records tag and length included, so
+ * consecutive records of one resource are copied into a request in one go.
+ */
 export interface EncodedLog {
   readonly resource: Resource;
-  readonly bytes: Buffer;
+  readonly chunk: Buffer;
+  readonly start: number;
+  readonly end: number;
 }
 
 // LogRecord fields
@@ -35,18 +62,16 @@ const TIME = tag(1, FIXED64);
 const SEVERITY_NUMBER = tag(2, VARINT);
 const SEVERITY_TEXT = tag(3, LEN);
 const BODY = tag(5, LEN);
-const ATTRIBUTES = 6;
+const ATTRIBUTES = tag(6, LEN);
 const DROPPED_ATTRIBUTES_COUNT = tag(7, VARINT);
 const FLAGS = tag(8, FIXED32);
 const TRACE_ID = tag(9, LEN);
 const SPAN_ID = tag(10, LEN);
 const OBSERVED_TIME = tag(11, FIXED64);
 const EVENT_NAME = tag(12, LEN);
-// AnyValue / KeyValueList / KeyValue
-const ANY_INT = tag(3, VARINT);
+// AnyValue / KeyValueList
 const ANY_KVLIST = tag(6, LEN);
 const KVLIST_VALUE = tag(1, LEN);
-const KV_VALUE = tag(2, LEN);
 // ExportLogsServiceRequest / ResourceLogs / ScopeLogs
 const RESOURCE_LOGS = tag(1, LEN);
 const RL_RESOURCE = tag(1, LEN);
@@ -58,46 +83,152 @@ const SL_SCHEMA_URL = tag(3, LEN);
 const TRACE_FLAGS_SAMPLED = 1;
 
 /** snake_case JSON names of event fields, as KeyValue.key bytes (encode.ts toJsonObject's names). */
-const BODY_KEYS = new Map<string, Buffer>();
-function bodyKey(field: string): Buffer {
+const BODY_KEYS = new Map<string, KeyPrefix>();
+function bodyKey(field: string): KeyPrefix {
   let b = BODY_KEYS.get(field);
   if (b === undefined) {
-    b = keyField(field.replace(/[A-Z]/g, (m) => '_' + m.toLowerCase()));
+    b = new KeyPrefix(keyField(field.replace(/[A-Z]/g, (m) => '_' + m.toLowerCase())));
     if (BODY_KEYS.size < 256) BODY_KEYS.set(field, b);
   }
   return b;
 }
-const KEY_TYPE = keyField('type');
-const KEY_SCHEMA_VERSION = keyField('schema_version');
-const KEY_TIME = keyField('time');
 
-/** Per event type: severity number and text, event_name, as bytes with their tags. */
-const TYPE_FIELDS = new Map<string, { severity: Buffer; eventName: Buffer }>();
-function typeFields(e: NetEvent): { severity: Buffer; eventName: Buffer } {
-  let f = TYPE_FIELDS.get(e.type);
-  if (f === undefined) {
+/**
+ * The KeyValue.key bytes of the names met in one position after another,
+ * remembered from the previous record of the same event type: records of a
+ * type have the same fields and attributes in the same order (but for a
+ * few optional ones), so finding a key is mostly one string comparison
+ * (property names are internalized) instead of a Map lookup.
+ */
+class KeySequence {
+  private readonly names: string[] = [];
+  private readonly keys: KeyPrefix[] = [];
+
+  constructor(private readonly encode: (name: string) => KeyPrefix) {}
+
+  at(i: number, name: string): KeyPrefix {
+    return this.names[i] === name ? this.keys[i]! : this.learn(i, name);
+  }
+
+  private learn(i: number, name: string): KeyPrefix {
+    const key = this.encode(name);
+    if (i <= this.names.length && i < 256) {
+      this.names[i] = name;
+      this.keys[i] = key;
+    }
+    return key;
+  }
+}
+
+/** What every record of one event type shares. */
+interface TypeInfo {
+  /** severity_number, severity_text and the body's tag. */
+  readonly head: Buffer;
+  /** The body kvlist's first entries: type and schema_version. */
+  readonly bodyHead: Buffer;
+  /** event_name with its tag. */
+  readonly eventName: Buffer;
+  readonly bodyKeys: KeySequence;
+  readonly attributeKeys: KeySequence;
+}
+
+const KEY_TIME = keyPrefix('time');
+const TYPES = new Map<string, TypeInfo>();
+function typeInfo(e: NetEvent): TypeInfo {
+  let t = TYPES.get(e.type);
+  if (t === undefined) {
     const w = new ProtoWriter(256);
     const sev = severityOf(e);
     w.byte(SEVERITY_NUMBER);
     w.varint(sev.number);
     w.byte(SEVERITY_TEXT);
     w.string(sev.text);
-    const severity = w.copy();
+    w.byte(BODY);
+    const head = w.copy();
+    w.pos = 0;
+    w.kv(KVLIST_VALUE, keyPrefix('type'), e.type);
+    w.kv(KVLIST_VALUE, keyPrefix('schema_version'), SCHEMA_VERSION);
+    const bodyHead = w.copy();
     w.pos = 0;
     w.byte(EVENT_NAME);
     w.string(`netspan.${e.type}`);
-    f = { severity, eventName: w.copy() };
-    if (TYPE_FIELDS.size < 64) TYPE_FIELDS.set(e.type, f);
+    t = {
+      head,
+      bodyHead,
+      eventName: w.copy(),
+      bodyKeys: new KeySequence(bodyKey),
+      attributeKeys: new KeySequence(keyPrefix),
+    };
+    if (TYPES.size < 64) TYPES.set(e.type, t);
   }
-  return f;
+  return t;
+}
+
+const NS_PER_S = 1_000_000_000n;
+const MAX_INT64 = 2n ** 63n;
+const LETTER_Z = 0x5a;
+
+/**
+ * The forms of an event's kernel time in its record: time_unix_nano
+ * (fixed64), the body's `time` (encode.ts rfc3339Nano) and `time_unix_nano`
+ * (decimal), made of the nanoseconds within the second and the second's
+ * parts, which are computed once per second (events come in time order):
+ * no string or bigint per event but one subtraction.
+ */
+class KernelTime {
+  /** Nanoseconds within the second of the last set(). */
+  ns = 0;
+  /** Low and high 32 bits of the last set() time. */
+  low = 0;
+  high = 0;
+  /** rfc3339Nano(time) without its nine digits and "Z". */
+  rfc3339Head = new ConstBytes(new Uint8Array(0));
+  /** The decimal of the whole seconds. */
+  secondsHead = new ConstBytes(new Uint8Array(0));
+  private start = 0n;
+  private end = 0n;
+  private startLow = 0;
+  private startHigh = 0;
+
+  /** Take `t`; false when it is outside [1 s, 2^63 ns) (nothing cached for it: the caller writes it the general way). */
+  set(t: bigint): boolean {
+    if (t < this.start || t >= this.end) {
+      if (t < NS_PER_S || t >= MAX_INT64) return false;
+      this.second(t - (t % NS_PER_S));
+    }
+    const ns = Number(t - this.start);
+    this.ns = ns;
+    const low = this.startLow + ns;
+    // the carry into the high word
+    if (low >= 0x100000000) {
+      this.low = low - 0x100000000;
+      this.high = this.startHigh + 1;
+    } else {
+      this.low = low;
+      this.high = this.startHigh;
+    }
+    return true;
+  }
+
+  private second(start: bigint): void {
+    this.start = start;
+    this.end = start + NS_PER_S;
+    this.startLow = Number(start & 0xffffffffn);
+    this.startHigh = Number(start >> 32n);
+    // rfc3339Nano of the second's start ends in "000000000Z"
+    this.rfc3339Head = new ConstBytes(Buffer.from(rfc3339Nano(start).slice(0, -10), 'latin1'));
+    this.secondsHead = new ConstBytes(Buffer.from((start / NS_PER_S).toString(), 'latin1'));
+  }
 }
 
 /** Encodes the log records of one batch into one shared buffer. */
 export class LogEncoder {
   private readonly w = new ProtoWriter(256 * 1024);
+  /** dropped_attributes_count 0, then observed_time_unix_nano: what follows the attributes of a record without span. */
   private observed: Buffer = Buffer.alloc(0);
   private resources: Resource[] = [];
   private ends: number[] = [];
+  private readonly time = new KernelTime();
 
   /** Start a batch; `observedUnixNano` is every record's observed time. */
   begin(observedUnixNano: bigint): void {
@@ -112,46 +243,42 @@ export class LogEncoder {
 
   add(e: NetEvent, record: Attrs, resource: Resource, span: SpanRef | undefined): void {
     const w = this.w;
-    const t = typeFields(e);
+    const t = typeInfo(e);
+    w.ensure(32);
+    w.byte(SL_LOG_RECORD);
+    const rec = w.startLen2();
+    const time = this.time.set(e.timeUnixNano) ? this.time : undefined;
     w.byte(TIME);
-    w.fixed64(e.timeUnixNano);
-    w.raw(t.severity);
-    w.byte(BODY);
-    const body = w.startLen();
+    if (time) w.fixed64Words(time.low, time.high);
+    else w.fixed64(e.timeUnixNano);
+    w.raw(t.head);
+    const body = w.startLen2();
     w.byte(ANY_KVLIST);
-    const kvlist = w.startLen();
-    writeBody(w, e);
-    w.endLen(kvlist);
-    w.endLen(body);
-    w.attributes(record, ATTRIBUTES);
-    w.byte(DROPPED_ATTRIBUTES_COUNT);
-    w.byte(0);
-    if (span) {
-      w.byte(FLAGS);
-      w.fixed32(TRACE_FLAGS_SAMPLED);
-      if (span.traceId) {
-        w.byte(TRACE_ID);
-        w.hexBytes(span.traceId);
-      }
-      if (span.spanId) {
-        w.byte(SPAN_ID);
-        w.hexBytes(span.spanId);
-      }
-    }
+    const kvlist = w.startLen2();
+    w.raw(t.bodyHead);
+    writeBody(w, e, t.bodyKeys, time);
+    w.endLen2(kvlist);
+    w.endLen2(body);
+    writeAttributes(w, record, t.attributeKeys);
+    w.ensure(2);
+    w.buf[w.pos++] = DROPPED_ATTRIBUTES_COUNT;
+    w.buf[w.pos++] = 0;
+    if (span) writeSpan(w, span);
     w.raw(this.observed);
     w.raw(t.eventName);
+    w.endLen2(rec);
     this.resources.push(resource);
     this.ends.push(w.pos);
   }
 
-  /** The records added since begin(), each a slice of one buffer copied to its exact size. */
+  /** The records added since begin(), in one buffer (the writer's, which goes on with a new one). */
   finish(): EncodedLog[] {
-    const all = this.w.copy();
+    const chunk = this.w.detach();
     const out: EncodedLog[] = new Array<EncodedLog>(this.ends.length);
     let start = 0;
     for (let i = 0; i < this.ends.length; i++) {
       const end = this.ends[i]!;
-      out[i] = { resource: this.resources[i]!, bytes: all.subarray(start, end) };
+      out[i] = { resource: this.resources[i]!, chunk, start, end };
       start = end;
     }
     this.resources = [];
@@ -161,32 +288,48 @@ export class LogEncoder {
 }
 
 /**
- * The body kvlist's entries: encode.ts toJsonObject(e) without `attributes`,
- * written from the event (no intermediate object): type, schema_version,
- * time, then every other defined field in the event's own order, snake_case,
- * bigints as decimal strings.
+ * The body kvlist's entries after type and schema_version: encode.ts
+ * toJsonObject(e) without `attributes`, written from the event (no
+ * intermediate object): time, then every other defined field in the
+ * event's own order, snake_case, bigints as decimal strings. `time` holds
+ * e.timeUnixNano's parts unless it is out of their range.
  */
-function writeBody(w: ProtoWriter, e: NetEvent): void {
-  w.byte(KVLIST_VALUE);
-  w.keyValue(KEY_TYPE, e.type);
-  w.byte(KVLIST_VALUE);
-  const sv = w.startLen();
-  w.raw(KEY_SCHEMA_VERSION);
-  w.byte(KV_VALUE);
-  const v = w.startLen();
-  w.byte(ANY_INT);
-  w.varint(SCHEMA_VERSION);
-  w.endLen(v);
-  w.endLen(sv);
-  w.byte(KVLIST_VALUE);
-  w.keyValue(KEY_TIME, rfc3339Nano(e.timeUnixNano));
+function writeBody(w: ProtoWriter, e: NetEvent, keys: KeySequence, time: KernelTime | undefined): void {
+  if (time) w.digitsKv(KVLIST_VALUE, KEY_TIME, time.rfc3339Head, time.ns, LETTER_Z);
+  else w.kv(KVLIST_VALUE, KEY_TIME, rfc3339Nano(e.timeUnixNano));
   const fields = e as unknown as Record<string, unknown>;
+  let i = 0;
   for (const key in fields) {
     if (key === 'type' || key === 'attributes') continue;
     const value = fields[key];
     if (value === undefined) continue;
-    w.byte(KVLIST_VALUE);
-    w.keyValue(bodyKey(key), typeof value === 'bigint' ? value.toString() : value);
+    const k = keys.at(i++, key);
+    if (typeof value !== 'bigint') w.kv(KVLIST_VALUE, k, value);
+    else if (time && key === 'timeUnixNano') w.digitsKv(KVLIST_VALUE, k, time.secondsHead, time.ns, -1);
+    else w.kv(KVLIST_VALUE, k, value.toString());
+  }
+}
+
+/** The record's attributes (field 6), as ProtoWriter.attributes() writes them. */
+function writeAttributes(w: ProtoWriter, record: Attrs, keys: KeySequence): void {
+  let i = 0;
+  for (const k in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, k)) continue;
+    w.kv(ATTRIBUTES, keys.at(i++, k), record[k]);
+  }
+}
+
+/** flags SAMPLED, trace_id and span_id of the span that represents the event. */
+function writeSpan(w: ProtoWriter, span: SpanRef): void {
+  w.byte(FLAGS);
+  w.fixed32(TRACE_FLAGS_SAMPLED);
+  if (span.traceId) {
+    w.byte(TRACE_ID);
+    w.hexBytes(span.traceId);
+  }
+  if (span.spanId) {
+    w.byte(SPAN_ID);
+    w.hexBytes(span.spanId);
   }
 }
 
@@ -224,12 +367,7 @@ export class LogRequestAssembler {
 
   /** Bytes of the request carrying `records`, grouped by resource in order of first appearance. */
   assemble(records: readonly EncodedLog[]): Buffer {
-    const groups = new Map<Resource, EncodedLog[]>();
-    for (const r of records) {
-      const g = groups.get(r.resource);
-      if (g) g.push(r);
-      else groups.set(r.resource, [r]);
-    }
+    const groups = groupByResource(records);
     const scope = this.scopeBytes;
     const schemaUrl = this.scope.schemaUrl ? Buffer.from(this.scope.schemaUrl, 'utf8') : undefined;
     // sizes first (lengths precede contents), then one exact-size buffer
@@ -238,7 +376,7 @@ export class LogRequestAssembler {
     let total = 0;
     for (const [resource, recs] of groups) {
       let scopeLogs = 1 + varintSize(scope.length) + scope.length;
-      for (const r of recs) scopeLogs += 1 + varintSize(r.bytes.length) + r.bytes.length;
+      for (const r of recs) scopeLogs += r.end - r.start;
       if (schemaUrl) scopeLogs += 1 + varintSize(schemaUrl.length) + schemaUrl.length;
       const res = this.resourceBytes(resource);
       const resourceSchema = resource.schemaUrl ? Buffer.from(resource.schemaUrl, 'utf8') : undefined;
@@ -260,16 +398,16 @@ export class LogRequestAssembler {
       w.byte(RL_SCOPE_LOGS);
       w.varint(p.scopeLogs);
       bytesField(SL_SCOPE, scope);
-      for (const r of p.records) bytesField(SL_LOG_RECORD, r.bytes);
+      copyRecords(w, p.records);
       if (schemaUrl) bytesField(SL_SCHEMA_URL, schemaUrl);
       if (p.resourceSchema) bytesField(RL_SCHEMA_URL, p.resourceSchema);
     }
     return w.buf.length === w.pos ? w.buf : w.buf.subarray(0, w.pos);
   }
 
-  /** An upper bound of what `record` adds to a request, not counting its resource's share (see resourceOverhead). */
+  /** What `record` adds to a request, not counting its resource's share (see resourceOverhead). */
   static recordSize(record: EncodedLog): number {
-    return 1 + varintSize(record.bytes.length) + record.bytes.length;
+    return record.end - record.start;
   }
 
   /** An upper bound of what the first record of a resource adds to a request beyond recordSize(). */
@@ -277,5 +415,35 @@ export class LogRequestAssembler {
     const res = this.resourceBytes(resource);
     const schema = (resource.schemaUrl?.length ?? 0) * 3 + (this.scope.schemaUrl?.length ?? 0) * 3;
     return 3 * 6 + res.length + this.scopeBytes.length + schema;
+  }
+}
+
+/** Records by resource (Resource identity), resources in order of their first record. */
+function groupByResource(records: readonly EncodedLog[]): Map<Resource, EncodedLog[]> {
+  const groups = new Map<Resource, EncodedLog[]>();
+  let last: Resource | undefined;
+  let group: EncodedLog[] = [];
+  for (const r of records) {
+    if (r.resource !== last) {
+      last = r.resource;
+      const g = groups.get(last);
+      if (g) group = g;
+      else groups.set(last, (group = []));
+    }
+    group.push(r);
+  }
+  return groups;
+}
+
+/** The records' bytes, each run of records adjacent in one chunk copied at once (a batch of one pod is one copy). */
+function copyRecords(w: ProtoWriter, records: readonly EncodedLog[]): void {
+  let i = 0;
+  while (i < records.length) {
+    const first = records[i]!;
+    let end = first.end;
+    for (i++; i < records.length && records[i]!.chunk === first.chunk && records[i]!.start === end; i++)
+      end = records[i]!.end;
+    w.ensure(end - first.start);
+    w.pos += first.chunk.copy(w.buf, w.pos, first.start, end);
   }
 }

@@ -9,8 +9,11 @@
  * functions).
  *
  * Faster than the SDK's writer because short ASCII strings are copied in one
- * loop, longer ones by Buffer.write (native), and the constant parts
- * (attribute keys with their tags and lengths) are encoded once and copied.
+ * loop, longer ones by Buffer.write (native), the constant parts (attribute
+ * keys with their tags and lengths) are encoded once and copied, and the
+ * common KeyValues (ASCII string, small integer, boolean, array of ASCII
+ * strings) are written with every length computed up front (kv()): no
+ * intermediate values, no length moved after the fact.
  */
 import { GrowableBuffer } from '../../core/growable-buffer.js';
 
@@ -40,6 +43,8 @@ const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 /** Strings up to this many UTF-16 units go through the JS loop; longer ones through Buffer.write. */
 const SHORT_STRING = 48;
+/** kv() strings up to this many units are copied by a loop; longer ones by Buffer.write (see putAscii). */
+const ASCII_LOOP_MAX = 32;
 
 /** AnyValue field tags. */
 const ANY_STRING = tag(1, LEN);
@@ -55,8 +60,27 @@ const FIELD1_LEN = tag(1, LEN);
 const KV_VALUE = tag(2, LEN);
 
 export class ProtoWriter extends GrowableBuffer {
+  /** A view of `buf` for writing constant bytes four at a time (see putKey). */
+  private view: DataView;
+
   constructor(initialSize = 64 * 1024) {
     super(initialSize);
+    this.view = viewOf(this.buf);
+  }
+
+  override ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    super.ensure(n);
+    this.view = viewOf(this.buf);
+  }
+
+  /** What was written, as a Buffer of its own; the writer goes on with a new buffer of the same size (no copy). */
+  detach(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.view = viewOf(this.buf);
+    this.pos = 0;
+    return out;
   }
 
   byte(b: number): void {
@@ -179,6 +203,35 @@ export class ProtoWriter extends GrowableBuffer {
   startLen(): number {
     this.ensure(1);
     return this.pos++;
+  }
+
+  /** Reserve two bytes for the length of a nested message that is likely 128 to 16,383 bytes long. */
+  startLen2(): number {
+    this.ensure(2);
+    const at = this.pos;
+    this.pos += 2;
+    return at;
+  }
+
+  /** Write the length reserved by startLen2(), moving the content when it needs one byte or more than two. */
+  endLen2(at: number): void {
+    const len = this.pos - at - 2;
+    if (len >= 0x80 && len < 0x4000) {
+      this.buf[at] = (len & 0x7f) | 0x80;
+      this.buf[at + 1] = len >>> 7;
+      return;
+    }
+    if (len < 0x80) {
+      this.buf.copyWithin(at + 1, at + 2, this.pos);
+      this.pos--;
+      this.buf[at] = len;
+      return;
+    }
+    const size = varintSize(len);
+    this.ensure(size - 2);
+    this.buf.copyWithin(at + size, at + 2, this.pos);
+    this.pos += size - 2;
+    putVarint32(this.buf, at, len);
   }
 
   /** Write the length reserved by startLen(), moving the content when it needs more than one byte. */
@@ -310,10 +363,210 @@ export class ProtoWriter extends GrowableBuffer {
     const t = tag(field, LEN);
     for (const k in attrs) {
       if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
-      this.byte(t);
-      this.keyValue(keyField(k), attrs[k]);
+      this.kv(t, keyPrefix(k), attrs[k]);
     }
   }
+
+  /**
+   * One KeyValue as field `fieldTag` (tag, length, key, value): the bytes of
+   * byte(fieldTag) + keyValue(key, value). ASCII strings, integers in
+   * [0, 2^32), booleans and arrays of ASCII strings are written front to
+   * back with every length computed first (a string is taken to be ASCII,
+   * so its UTF-8 length is its length; when it is not, the KeyValue is
+   * written again the general way); anything else goes through keyValue().
+   */
+  kv(fieldTag: number, key: KeyPrefix, value: unknown): void {
+    switch (typeof value) {
+      case 'string':
+        if (this.stringKv(fieldTag, key, value)) return;
+        break;
+      case 'number':
+        if (value >>> 0 === value) {
+          this.uintKv(fieldTag, key, value);
+          return;
+        }
+        break;
+      case 'boolean':
+        this.boolKv(fieldTag, key, value);
+        return;
+      case 'object':
+        if (Array.isArray(value) && this.stringArrayKv(fieldTag, key, value as unknown[])) return;
+        break;
+      default:
+    }
+    this.byte(fieldTag);
+    this.keyValue(key.key, value);
+  }
+
+  /** Constant bytes at `p` (the caller made room): their whole words through the view, then the rest. */
+  private putKey(p: number, key: ConstBytes): number {
+    const view = this.view;
+    const words = key.words;
+    let at = p;
+    for (let i = 0; i < words.length; i++) {
+      view.setInt32(at, words[i]!, true);
+      at += 4;
+    }
+    const tail = key.tail;
+    const buf = this.buf;
+    for (let i = 0; i < tail.length; i++) buf[at++] = tail[i]!;
+    return at;
+  }
+
+  /**
+   * kv() of the string `head` + the nine digits of `digits` (an integer in
+   * [0, 1e9), zero-padded) + the character `last` when it is not -1: a
+   * timestamp written from its parts, without making the string. `head` is
+   * ASCII.
+   */
+  digitsKv(fieldTag: number, key: KeyPrefix, head: ConstBytes, digits: number, last: number): void {
+    const len = head.length + 9 + (last < 0 ? 0 : 1);
+    const av = 1 + varintSize(len) + len;
+    const kvLen = key.length + varintSize(av) + av;
+    this.ensure(kvLen + 16);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = fieldTag;
+    p = putVarint32(buf, p, kvLen);
+    p = this.putKey(p, key);
+    p = putVarint32(buf, p, av);
+    buf[p++] = ANY_STRING;
+    p = putVarint32(buf, p, len);
+    p = this.putKey(p, head);
+    let d = digits;
+    for (let i = p + 8; i >= p; i--) {
+      const q = (d / 10) | 0;
+      buf[i] = 0x30 + d - q * 10;
+      d = q;
+    }
+    p += 9;
+    if (last >= 0) buf[p++] = last;
+    this.pos = p;
+  }
+
+  /** A fixed64 from its low and high 32 bits. */
+  fixed64Words(low: number, high: number): void {
+    this.ensure(8);
+    this.view.setUint32(this.pos, low, true);
+    this.view.setUint32(this.pos + 4, high, true);
+    this.pos += 8;
+  }
+
+  /** kv() of an integer in [0, 2^32): AnyValue.int_value. */
+  private uintKv(fieldTag: number, key: KeyPrefix, v: number): void {
+    const n = key.length;
+    const kvLen = n + 2 + varintSize(v);
+    this.ensure(n + 16);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = fieldTag;
+    p = putVarint32(buf, p, kvLen);
+    p = this.putKey(p, key);
+    buf[p++] = kvLen - n - 1;
+    buf[p++] = ANY_INT;
+    this.pos = putVarint32(buf, p, v);
+  }
+
+  /** kv() of a boolean: AnyValue.bool_value. */
+  private boolKv(fieldTag: number, key: KeyPrefix, v: boolean): void {
+    const n = key.length;
+    this.ensure(n + 10);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = fieldTag;
+    p = putVarint32(buf, p, n + 3);
+    p = this.putKey(p, key);
+    buf[p++] = 2;
+    buf[p++] = ANY_BOOL;
+    buf[p++] = v ? 1 : 0;
+    this.pos = p;
+  }
+
+  /** kv() of a string: AnyValue.string_value. False (nothing written) when `s` is not ASCII. */
+  private stringKv(fieldTag: number, key: KeyPrefix, s: string): boolean {
+    const len = s.length;
+    const av = 1 + varintSize(len) + len;
+    const kvLen = key.length + varintSize(av) + av;
+    this.ensure(kvLen + 16);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = fieldTag;
+    p = putVarint32(buf, p, kvLen);
+    p = this.putKey(p, key);
+    p = putVarint32(buf, p, av);
+    buf[p++] = ANY_STRING;
+    p = putVarint32(buf, p, len);
+    p = putAscii(buf, p, s);
+    if (p < 0) return false;
+    this.pos = p;
+    return true;
+  }
+
+  /** kv() of an array of strings: AnyValue.array_value of string_values. False (nothing written) when it is not one, or not all ASCII. */
+  private stringArrayKv(fieldTag: number, key: KeyPrefix, a: readonly unknown[]): boolean {
+    let arr = 0;
+    for (let i = 0; i < a.length; i++) {
+      const s = a[i];
+      if (typeof s !== 'string') return false;
+      const av = 1 + varintSize(s.length) + s.length;
+      arr += 1 + varintSize(av) + av;
+    }
+    const av = 1 + varintSize(arr) + arr;
+    const kvLen = key.length + varintSize(av) + av;
+    this.ensure(kvLen + 16);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = fieldTag;
+    p = putVarint32(buf, p, kvLen);
+    p = this.putKey(p, key);
+    p = putVarint32(buf, p, av);
+    buf[p++] = ANY_ARRAY;
+    p = putVarint32(buf, p, arr);
+    for (let i = 0; i < a.length; i++) {
+      const s = a[i] as string;
+      buf[p++] = FIELD1_LEN;
+      p = putVarint32(buf, p, 1 + varintSize(s.length) + s.length);
+      buf[p++] = ANY_STRING;
+      p = putVarint32(buf, p, s.length);
+      p = putAscii(buf, p, s);
+      if (p < 0) return false;
+    }
+    this.pos = p;
+    return true;
+  }
+}
+
+const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
+
+/** A varint of an integer in [0, 2^32) at `p`; returns the position after it. */
+function putVarint32(buf: Buffer, p: number, value: number): number {
+  let v = value;
+  while (v > 0x7f) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
+/**
+ * The UTF-8 bytes of `s` at `p` (the caller made room for s.length + 8
+ * bytes); returns the position after them, or -1 when `s` is not ASCII
+ * (its UTF-8 is longer than its length, so the length written before it is
+ * wrong). Short strings by a loop, longer ones natively: Buffer.write's
+ * UTF-8 equals s.length bytes only for an ASCII string (every other UTF-16
+ * unit takes more bytes than units), and a non-ASCII string that does not
+ * fit is cut short, which the same comparison catches.
+ */
+function putAscii(buf: Buffer, p: number, s: string): number {
+  const len = s.length;
+  if (len > ASCII_LOOP_MAX) return buf.write(s, p, 'utf8') === len ? p + len : -1;
+  for (let i = 0; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[p++] = c;
+  }
+  return p;
 }
 
 const KEY_CACHE_MAX = 2048;
@@ -331,4 +584,45 @@ export function keyField(name: string): Buffer {
     if (keyCache.size < KEY_CACHE_MAX) keyCache.set(name, b);
   }
   return b;
+}
+
+/**
+ * Constant bytes, also as little-endian 32-bit words, which ProtoWriter
+ * copies four bytes at a time (a byte loop over the keys of the KeyValues
+ * was a tenth of the log encoding's time).
+ */
+export class ConstBytes {
+  readonly length: number;
+  readonly words: Int32Array;
+  readonly tail: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    this.length = bytes.length;
+    this.words = new Int32Array(bytes.length >> 2);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let i = 0; i < this.words.length; i++) this.words[i] = view.getInt32(i * 4, true);
+    this.tail = bytes.slice(this.words.length * 4);
+  }
+}
+
+/**
+ * KeyValue.key (tag, length, name) and the KeyValue.value tag after it:
+ * what every KeyValue has between its length and its value's length.
+ */
+export class KeyPrefix extends ConstBytes {
+  constructor(readonly key: Buffer) {
+    super(Buffer.concat([key, Buffer.of(KV_VALUE)]));
+  }
+}
+
+const prefixCache = new Map<string, KeyPrefix>();
+
+/** The KeyPrefix of a key name. Cached for the (few) names netspan uses. */
+export function keyPrefix(name: string): KeyPrefix {
+  let k = prefixCache.get(name);
+  if (k === undefined) {
+    k = new KeyPrefix(keyField(name));
+    if (prefixCache.size < KEY_CACHE_MAX) prefixCache.set(name, k);
+  }
+  return k;
 }

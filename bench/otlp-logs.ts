@@ -1,0 +1,162 @@
+/**
+ * OTLP log encoding throughput, in-process: the events of a record file
+ * (bench/record.ts, cycled from real captures, parsed by the probes' parsers)
+ * encoded the way OtlpExporter.build() does for logs (splitAttributes,
+ * ResourceCache, LogEncoder, then LogRequestAssembler per 512-event batch).
+ * With a second built checkout, its logs-proto.js runs alternately in the
+ * same process and the bytes of both are compared.
+ *
+ *   npx tsc -p . && node dist/bench/otlp-logs.js [events] [rounds] [--before DIR]
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Resource } from '@opentelemetry/resources';
+import type { NetEvent } from '../src/core/event.js';
+import type { Clock, ProbeParser } from '../src/core/parser.js';
+import { splitAttributes, type Attrs } from '../src/otel/attributes.js';
+import type { SpanRef } from '../src/exporters/otlp/ids.js';
+import * as current from '../src/exporters/otlp/logs-proto.js';
+import { ResourceCache } from '../src/exporters/otlp/resources.js';
+import { createGetHostLatencyParser } from '../src/probes/gethostlatency/parser.js';
+import { createSkbDropParser } from '../src/probes/skbdrop/parser.js';
+import { createSoConnectParser } from '../src/probes/soconnect/parser.js';
+import { createTcpRetransParser } from '../src/probes/tcpretrans/parser.js';
+import { createUdpConnectParser } from '../src/probes/udpconnect/parser.js';
+import { writeRecord } from './record.js';
+
+const { values, positionals } = parseArgs({ options: { before: { type: 'string' } }, allowPositionals: true });
+const N = Math.min(Math.max(Number(positionals[0] ?? 200_000) || 200_000, 1000), 2_000_000);
+const ROUNDS = Math.min(Math.max(Number(positionals[1] ?? 5) || 5, 1), 50);
+const BATCH = 512;
+
+interface Encoder {
+  begin(observedUnixNano: bigint): void;
+  add(e: NetEvent, record: Attrs, resource: Resource, span: SpanRef | undefined): void;
+  finish(): unknown[];
+}
+interface Assembler {
+  assemble(records: never[]): Uint8Array;
+}
+interface Impl {
+  name: string;
+  LogEncoder: new () => Encoder;
+  LogRequestAssembler: new (scope: { name: string; version?: string }) => Assembler;
+}
+
+const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
+const parsers: Record<string, () => ProbeParser> = {
+  soconnect: () => createSoConnectParser(clock),
+  udpconnect: () => createUdpConnectParser(clock),
+  tcpretrans: () => createTcpRetransParser(clock),
+  gethostlatency: () => createGetHostLatencyParser(clock),
+  skbdrop: () => createSkbDropParser(clock, new Map([[6, 'NETFILTER_DROP']])),
+};
+
+/** The record file's events, in file order (every probe's lines to its own parser). */
+async function loadEvents(): Promise<NetEvent[]> {
+  const file = join(tmpdir(), `netspan-bench-otlp-logs-${process.pid}.rec`);
+  await writeRecord(file, N);
+  const text = readFileSync(file, 'latin1');
+  rmSync(file);
+  const live = new Map<string, ProbeParser>();
+  const out: NetEvent[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    const probe = line.slice(0, tab);
+    let p = live.get(probe);
+    if (!p) live.set(probe, (p = parsers[probe]!()));
+    const r = p.push(line.slice(tab + 1));
+    if (r.kind === 'event') out.push(r.event);
+    else if (r.kind === 'error') throw new Error(`${probe}: ${r.message}`);
+  }
+  return out;
+}
+
+const events = await loadEvents();
+const resources = new ResourceCache({}, 'netspan-host');
+const span: SpanRef = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
+const scope = { name: 'netspan', version: '0.1.0' };
+
+/** Encode and assemble every event in batches; returns request bytes (all of them when `keep`). */
+function run(impl: Impl, withSpan: boolean, keep?: Uint8Array[]): number {
+  const enc = new impl.LogEncoder();
+  const asm = new impl.LogRequestAssembler(scope);
+  let bytes = 0;
+  for (let i = 0; i < events.length; i += BATCH) {
+    enc.begin(1_763_000_100_000_000_007n);
+    const end = Math.min(events.length, i + BATCH);
+    for (let j = i; j < end; j++) {
+      const e = events[j]!;
+      const { resource, record } = splitAttributes(e);
+      enc.add(e, record, resources.get(resource), withSpan ? span : undefined);
+    }
+    const req = asm.assemble(enc.finish() as never[]);
+    bytes += req.length;
+    keep?.push(req);
+  }
+  return bytes;
+}
+
+/** CPU µs (user + system) of one run: the machine is shared, wall time would count others' work. */
+function timeUs(impl: Impl, withSpan: boolean): number {
+  const t0 = process.cpuUsage();
+  run(impl, withSpan);
+  const t = process.cpuUsage(t0);
+  return t.user + t.system;
+}
+
+const impls: Impl[] = [{ name: 'current', ...(current as unknown as Omit<Impl, 'name'>) }];
+if (values.before) {
+  const mod = (await import(join(values.before, 'dist/src/exporters/otlp/logs-proto.js'))) as Omit<Impl, 'name'>;
+  impls.unshift({ name: 'before', ...mod });
+}
+
+// same bytes from every implementation
+if (impls.length > 1) {
+  for (const withSpan of [false, true]) {
+    const outs = impls.map((impl) => {
+      const keep: Uint8Array[] = [];
+      run(impl, withSpan, keep);
+      return Buffer.concat(keep);
+    });
+    if (!outs[0]!.equals(outs[1]!)) throw new Error(`before and current requests differ (span: ${withSpan})`);
+  }
+  console.log('before and current requests are identical');
+}
+
+const best = new Map<string, number>();
+for (let r = 0; r < ROUNDS; r++) {
+  for (const impl of impls) {
+    for (const withSpan of [false, true]) {
+      const k = `${impl.name}${withSpan ? ' +span' : ''}`;
+      best.set(k, Math.min(best.get(k) ?? Infinity, timeUs(impl, withSpan)));
+    }
+  }
+}
+// what the encoder works from, alone: the attributes split and the resource looked up
+const split = (): number => {
+  let n = 0;
+  for (const e of events) {
+    const { resource, record } = splitAttributes(e);
+    if (resources.get(resource) && record) n++;
+  }
+  return n;
+};
+let splitBest = Infinity;
+for (let r = 0; r < ROUNDS; r++) {
+  const t0 = process.cpuUsage();
+  split();
+  const t = process.cpuUsage(t0);
+  splitBest = Math.min(splitBest, t.user + t.system);
+}
+const size = run(impls[impls.length - 1]!, false);
+console.log(
+  `otlp logs bench: ${events.length} events, ${(size / events.length).toFixed(0)} request bytes/event, best of ${ROUNDS} rounds`,
+);
+for (const [k, us] of best) console.log(`${k.padEnd(16)} ${(us / events.length).toFixed(3).padStart(7)} µs/event`);
+console.log(
+  `of which split  ${(splitBest / events.length).toFixed(3).padStart(7)} µs/event (splitAttributes + ResourceCache.get)`,
+);
