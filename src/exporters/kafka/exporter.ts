@@ -73,6 +73,8 @@ export class KafkaExporter implements Exporter {
   private wake: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<unknown> | undefined;
+  /** JSON bytes per event of the last batch (sizes the next batch's buffer). */
+  private jsonBytesPerEvent = 512;
   private lastError = 'not connected yet';
   private options: ProducerClientOptions | undefined;
   private secrets: string[] = [];
@@ -258,8 +260,12 @@ export class KafkaExporter implements Exporter {
     const sizes: number[] = [];
     const problems: string[] = [];
     let unsendable = 0;
-    // JSON values are written into one buffer per export (a new one each time: records in flight keep theirs)
-    const json = this.cfg.encoding === 'json' ? new JsonWriter(batch.length * 512) : undefined;
+    // JSON values are written into one buffer per export (a new one each time: records in flight keep theirs),
+    // sized from the last batch's bytes per event so that it rarely grows (a copy each time)
+    const json =
+      this.cfg.encoding === 'json'
+        ? new JsonWriter(Math.ceil(batch.length * this.jsonBytesPerEvent * 1.25))
+        : undefined;
     for (const e of batch) {
       let r: KafkaRecord;
       try {
@@ -283,6 +289,8 @@ export class KafkaExporter implements Exporter {
       ok.push(r);
       sizes.push(size);
     }
+    if (json !== undefined && batch.length > 0)
+      this.jsonBytesPerEvent = Math.min(Math.max(json.pos / batch.length, 64), 64 * 1024);
 
     if (ok.length > 0) {
       if (!this.connected || !this.client) {
