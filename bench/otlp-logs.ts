@@ -8,23 +8,16 @@
  *
  *   npx tsc -p . && node dist/bench/otlp-logs.js [events] [rounds] [--before DIR]
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Resource } from '@opentelemetry/resources';
-import type { NetEvent } from '../src/core/event.js';
+import type { EventType, NetEvent } from '../src/core/event.js';
 import type { Clock, ProbeParser } from '../src/core/parser.js';
 import { splitAttributes, type Attrs } from '../src/otel/attributes.js';
 import type { SpanRef } from '../src/exporters/otlp/ids.js';
 import * as current from '../src/exporters/otlp/logs-proto.js';
 import { ResourceCache } from '../src/exporters/otlp/resources.js';
-import { createGetHostLatencyParser } from '../src/probes/gethostlatency/parser.js';
-import { createSkbDropParser } from '../src/probes/skbdrop/parser.js';
-import { createSoConnectParser } from '../src/probes/soconnect/parser.js';
-import { createTcpRetransParser } from '../src/probes/tcpretrans/parser.js';
-import { createUdpConnectParser } from '../src/probes/udpconnect/parser.js';
-import { writeRecord } from './record.js';
+import { parserFor, recordLines } from './record.js';
 
 const { values, positionals } = parseArgs({ options: { before: { type: 'string' } }, allowPositionals: true });
 const N = Math.min(Math.max(Number(positionals[0] ?? 200_000) || 200_000, 1000), 2_000_000);
@@ -46,29 +39,15 @@ interface Impl {
 }
 
 const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
-const parsers: Record<string, () => ProbeParser> = {
-  soconnect: () => createSoConnectParser(clock),
-  udpconnect: () => createUdpConnectParser(clock),
-  tcpretrans: () => createTcpRetransParser(clock),
-  gethostlatency: () => createGetHostLatencyParser(clock),
-  skbdrop: () => createSkbDropParser(clock, new Map([[6, 'NETFILTER_DROP']])),
-};
 
 /** The record file's events, in file order (every probe's lines to its own parser). */
 async function loadEvents(): Promise<NetEvent[]> {
-  const file = join(tmpdir(), `netspan-bench-otlp-logs-${process.pid}.rec`);
-  await writeRecord(file, N);
-  const text = readFileSync(file, 'latin1');
-  rmSync(file);
-  const live = new Map<string, ProbeParser>();
+  const live = new Map<EventType, ProbeParser>();
   const out: NetEvent[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const tab = line.indexOf('\t');
-    if (tab < 0) continue;
-    const probe = line.slice(0, tab);
+  for (const { probe, line } of await recordLines(N)) {
     let p = live.get(probe);
-    if (!p) live.set(probe, (p = parsers[probe]!()));
-    const r = p.push(line.slice(tab + 1));
+    if (!p) live.set(probe, (p = parserFor(probe, clock)));
+    const r = p.push(line);
     if (r.kind === 'event') out.push(r.event);
     else if (r.kind === 'error') throw new Error(`${probe}: ${r.message}`);
   }

@@ -9,47 +9,26 @@
  *
  *   npx tsc -p . && node dist/bench/parsers.js [events] [rounds]
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { toJsonLine, toJsonObject } from '../src/core/encode.js';
 import { JsonWriter } from '../src/core/json-writer.js';
-import type { NetEvent } from '../src/core/event.js';
-import type { Clock, ProbeParser } from '../src/core/parser.js';
-import { createGetHostLatencyParser } from '../src/probes/gethostlatency/parser.js';
-import { createSkbDropParser } from '../src/probes/skbdrop/parser.js';
-import { createSoConnectParser } from '../src/probes/soconnect/parser.js';
-import { createTcpRetransParser } from '../src/probes/tcpretrans/parser.js';
-import { createUdpConnectParser } from '../src/probes/udpconnect/parser.js';
-import { writeRecord } from './record.js';
+import type { EventType, NetEvent } from '../src/core/event.js';
+import type { Clock } from '../src/core/parser.js';
+import { parserFor, recordLines } from './record.js';
 
 const N = Math.min(Math.max(Number(process.argv[2] ?? 200_000) || 200_000, 1000), 2_000_000);
 const ROUNDS = Math.min(Math.max(Number(process.argv[3] ?? 5) || 5, 1), 20);
 
 const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
-const parsers: Record<string, () => ProbeParser> = {
-  soconnect: () => createSoConnectParser(clock),
-  udpconnect: () => createUdpConnectParser(clock),
-  tcpretrans: () => createTcpRetransParser(clock),
-  gethostlatency: () => createGetHostLatencyParser(clock),
-  skbdrop: () => createSkbDropParser(clock, new Map([[6, 'NETFILTER_DROP']])),
-};
 
-const file = join(tmpdir(), `netspan-bench-parsers-${process.pid}.rec`);
-await writeRecord(file, N);
-const byProbe = new Map<string, string[]>();
-for (const line of readFileSync(file, 'latin1').split('\n').slice(1)) {
-  const tab = line.indexOf('\t');
-  if (tab < 0) continue;
-  const probe = line.slice(0, tab);
+const byProbe = new Map<EventType, string[]>();
+for (const { probe, line } of await recordLines(N)) {
   let lines = byProbe.get(probe);
   if (!lines) byProbe.set(probe, (lines = []));
-  lines.push(line.slice(tab + 1));
+  lines.push(line);
 }
-rmSync(file);
 
-function parseAll(probe: string, lines: readonly string[], out?: NetEvent[]): number {
-  const p = parsers[probe]!();
+function parseAll(probe: EventType, lines: readonly string[], out?: NetEvent[]): number {
+  const p = parserFor(probe, clock);
   let n = 0;
   for (const line of lines) {
     const r = p.push(line);

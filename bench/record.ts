@@ -14,10 +14,11 @@
  * lines by <start, tid>, so this keeps repeated lookups apart, and the event
  * count the parsers produce equals the number of records written.
  */
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EVENT_TYPES, type EventType } from '../src/core/event.js';
-import type { ProbeParser } from '../src/core/parser.js';
+import type { Clock, ProbeParser } from '../src/core/parser.js';
 import { repoRoot } from '../src/paths.js';
 import { createGetHostLatencyParser } from '../src/probes/gethostlatency/parser.js';
 import { createSkbDropParser } from '../src/probes/skbdrop/parser.js';
@@ -38,20 +39,21 @@ export const MIX: Record<EventType, number> = {
 /** One record: its lines, with the timestamp field (index 1 of tagged lines) to be replaced. */
 export type SampleRecord = string[];
 
-const zeroClock = { toUnixNano: (ns: bigint) => ns };
+const zeroClock: Clock = { toUnixNano: (ns: bigint) => ns };
 
-function parserFor(t: EventType): ProbeParser {
+/** A probe's parser, as the daemon makes it (in-process benchmarks use it too). */
+export function parserFor(t: EventType, clock: Clock = zeroClock): ProbeParser {
   switch (t) {
     case 'soconnect':
-      return createSoConnectParser(zeroClock);
+      return createSoConnectParser(clock);
     case 'udpconnect':
-      return createUdpConnectParser(zeroClock);
+      return createUdpConnectParser(clock);
     case 'tcpretrans':
-      return createTcpRetransParser(zeroClock);
+      return createTcpRetransParser(clock);
     case 'gethostlatency':
-      return createGetHostLatencyParser(zeroClock);
+      return createGetHostLatencyParser(clock);
     case 'skbdrop':
-      return createSkbDropParser(zeroClock, new Map());
+      return createSkbDropParser(clock, new Map([[6, 'NETFILTER_DROP']]));
   }
 }
 
@@ -196,4 +198,22 @@ export async function writeRecord(file: string, events: number, startNs = 1_000_
   const sampleCounts: Record<string, number> = {};
   for (const [t, r] of samples) sampleCounts[t] = r.length;
   return { events: counts, lines, samples: sampleCounts };
+}
+
+/**
+ * The lines of a record file of `events` events (written to a temporary file,
+ * read back and removed), in file order, each as its probe and its line.
+ */
+export async function recordLines(events: number): Promise<{ probe: EventType; line: string }[]> {
+  const file = join(tmpdir(), `netspan-bench-${process.pid}-${Date.now()}.rec`);
+  await writeRecord(file, events);
+  const text = readFileSync(file, 'latin1');
+  rmSync(file);
+  const out: { probe: EventType; line: string }[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const tab = line.indexOf('\t');
+    if (tab < 0) continue;
+    out.push({ probe: line.slice(0, tab) as EventType, line: line.slice(tab + 1) });
+  }
+  return out;
 }

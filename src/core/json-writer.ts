@@ -151,7 +151,8 @@ export class JsonWriter extends GrowableBuffer {
     this.raw(b);
   }
 
-  symList(list: readonly string[]): void {
+  /** A JSON array of strings; `sym`: of repetitive values (see sym()). */
+  list(list: readonly string[], sym: boolean): void {
     this.ensure(1);
     this.buf[this.pos++] = 0x5b; // [
     for (let i = 0; i < list.length; i++) {
@@ -159,21 +160,8 @@ export class JsonWriter extends GrowableBuffer {
         this.ensure(1);
         this.buf[this.pos++] = 0x2c; // ,
       }
-      this.sym(list[i]!);
-    }
-    this.ensure(1);
-    this.buf[this.pos++] = 0x5d; // ]
-  }
-
-  strList(list: readonly string[]): void {
-    this.ensure(1);
-    this.buf[this.pos++] = 0x5b; // [
-    for (let i = 0; i < list.length; i++) {
-      if (i > 0) {
-        this.ensure(1);
-        this.buf[this.pos++] = 0x2c; // ,
-      }
-      this.str(list[i]!);
+      if (sym) this.sym(list[i]!);
+      else this.str(list[i]!);
     }
     this.ensure(1);
     this.buf[this.pos++] = 0x5d; // ]
@@ -264,7 +252,7 @@ export class JsonWriter extends GrowableBuffer {
         this.raw(K.result);
         this.sym(e.result);
         this.raw(K.addresses);
-        this.strList(e.addresses);
+        this.list(e.addresses, false);
         break;
       case 'skbdrop':
         this.skbDrop(e);
@@ -299,31 +287,22 @@ export class JsonWriter extends GrowableBuffer {
     this.raw(K.location);
     this.sym(e.location);
     this.raw(K.stack);
-    this.symList(e.stack);
-    if (e.family !== undefined) {
-      this.raw(K.family);
-      this.sym(e.family);
-    }
-    if (e.saddr !== undefined) {
-      this.raw(K.saddr);
-      this.str(e.saddr);
-    }
-    if (e.daddr !== undefined) {
-      this.raw(K.daddr);
-      this.str(e.daddr);
-    }
-    if (e.l4Protocol !== undefined) {
-      this.raw(K.l4Protocol);
-      this.sym(e.l4Protocol);
-    }
-    if (e.sport !== undefined) {
-      this.raw(K.sport);
-      this.num(e.sport);
-    }
-    if (e.dport !== undefined) {
-      this.raw(K.dport);
-      this.num(e.dport);
-    }
+    this.list(e.stack, true);
+    // from the packet's IP header, when it has one
+    if (e.family !== undefined) this.field(K.family, e.family, true);
+    if (e.saddr !== undefined) this.field(K.saddr, e.saddr, false);
+    if (e.daddr !== undefined) this.field(K.daddr, e.daddr, false);
+    if (e.l4Protocol !== undefined) this.field(K.l4Protocol, e.l4Protocol, true);
+    if (e.sport !== undefined) this.field(K.sport, e.sport, false);
+    if (e.dport !== undefined) this.field(K.dport, e.dport, false);
+  }
+
+  /** `,"key":value` for a string (`sym`: a repetitive one) or a number. */
+  private field(key: Uint8Array, value: string | number, sym: boolean): void {
+    this.raw(key);
+    if (typeof value === 'number') this.num(value);
+    else if (sym) this.sym(value);
+    else this.str(value);
   }
 }
 

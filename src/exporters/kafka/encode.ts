@@ -2,8 +2,7 @@
  * Event → Kafka record (topic, key, headers, value). Pure functions; the
  * client never sees a NetEvent.
  */
-import { toJsonLine } from '../../core/encode.js';
-import type { JsonWriter } from '../../core/json-writer.js';
+import { JsonWriter } from '../../core/json-writer.js';
 import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
 import type { KafkaRecord } from './client.js';
 import { topicFor, type KafkaConfig } from './config.js';
@@ -78,11 +77,12 @@ export function encodeValue(
 ): Buffer {
   switch (encoding) {
     case 'json': {
-      if (json === undefined) return Buffer.from(toJsonLine(e), 'utf8');
-      const start = json.pos;
-      json.event(e);
+      // without a batch writer: a writer of its own (the bytes, not a string made from them and encoded again)
+      const w = json ?? new JsonWriter(1024);
+      const start = w.pos;
+      w.event(e);
       // (a view of the current buffer: if it grew, the bytes were copied into it)
-      return json.buf.subarray(start, json.pos);
+      return w.buf.subarray(start, w.pos);
     }
     case 'otlp_json':
       return Buffer.from(JSON.stringify(toOtlpLogsRequest(e, body, now())), 'utf8');
