@@ -58,6 +58,8 @@ export function clientFactoryFor(
 
 export type RecordOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
 
+/** A JSON buffer larger than this (a batch of huge events) is not kept for the next export. */
+const MAX_KEPT_JSON = 8 * 1024 * 1024;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5_000;
 
@@ -73,6 +75,8 @@ export class KafkaExporter implements Exporter {
   private wake: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<unknown> | undefined;
+  /** The JSON values' buffer (see exportNow). */
+  private json: JsonWriter | undefined;
   /** JSON bytes per event of the last batch (sizes the next batch's buffer). */
   private jsonBytesPerEvent = 512;
   private lastError = 'not connected yet';
@@ -260,12 +264,15 @@ export class KafkaExporter implements Exporter {
     const sizes: number[] = [];
     const problems: string[] = [];
     let unsendable = 0;
-    // JSON values are written into one buffer per export (a new one each time: records in flight keep theirs),
-    // sized from the last batch's bytes per event so that it rarely grows (a copy each time)
-    const json =
-      this.cfg.encoding === 'json'
-        ? new JsonWriter(Math.ceil(batch.length * this.jsonBytesPerEvent * 1.25))
-        : undefined;
+    // JSON values are written into one buffer, reused by every export (one export at a time, and
+    // nothing refers to a record after its export), made room for from the last batch's bytes per
+    // event so that it rarely grows in the middle of a batch (a copy each time)
+    let json: JsonWriter | undefined;
+    if (this.cfg.encoding === 'json') {
+      json = this.json ??= new JsonWriter(64 * 1024);
+      json.pos = 0;
+      json.ensure(Math.ceil(batch.length * this.jsonBytesPerEvent * 1.25));
+    }
     for (const e of batch) {
       let r: KafkaRecord;
       try {
@@ -289,8 +296,10 @@ export class KafkaExporter implements Exporter {
       ok.push(r);
       sizes.push(size);
     }
-    if (json !== undefined && batch.length > 0)
+    if (json !== undefined && batch.length > 0) {
       this.jsonBytesPerEvent = Math.min(Math.max(json.pos / batch.length, 64), 64 * 1024);
+      if (json.buf.length > MAX_KEPT_JSON) this.json = undefined;
+    }
 
     if (ok.length > 0) {
       if (!this.connected || !this.client) {

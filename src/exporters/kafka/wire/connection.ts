@@ -89,14 +89,16 @@ export class BrokerConnection {
   }
 
   /**
-   * Sends one request; `write` appends the request body. Resolves with the
-   * response body (after the correlation id), or at once when no response
-   * is expected (Produce with acks=0).
+   * Sends one request: `body` is a function that appends the request body,
+   * or the body's bytes (sent as they are after the header, not copied; the
+   * caller must not change them until the returned promise settles). Resolves
+   * with the response body (after the correlation id), or when written if no
+   * response is expected (Produce with acks=0).
    */
   request(
     apiKey: number,
     apiVersion: number,
-    write: (w: ByteWriter) => void,
+    body: ((w: ByteWriter) => void) | Uint8Array,
     sizeHint = 256,
     expectResponse = true,
   ): Promise<Buffer> {
@@ -104,16 +106,28 @@ export class BrokerConnection {
       return Promise.reject(this.closedError ?? new ConnectionError('not connected'));
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
-    const w = new ByteWriter(sizeHint + 64 + this.opts.clientId.length);
+    const bytes = typeof body === 'function' ? undefined : body;
+    const w = new ByteWriter((bytes ? 0 : sizeHint) + 64 + this.opts.clientId.length);
     const sizeAt = w.reserve(4);
     w.int16(apiKey).int16(apiVersion).int32(id).nullableString(this.opts.clientId);
-    write(w);
-    w.int32At(w.pos - sizeAt - 4, sizeAt);
-    const frame = w.view();
+    if (typeof body === 'function') body(w);
+    w.int32At(w.pos - sizeAt - 4 + (bytes ? bytes.length : 0), sizeAt);
+    const head = w.view();
     const socket = this.socket;
+    // header and body in one writev
+    const send = (cb?: (e?: Error | null) => void): void => {
+      if (!bytes) {
+        socket.write(head, cb);
+        return;
+      }
+      socket.cork();
+      socket.write(head);
+      socket.write(bytes, cb);
+      socket.uncork();
+    };
     if (!expectResponse) {
       return new Promise<Buffer>((resolve, reject) => {
-        socket.write(frame, (e) =>
+        send((e) =>
           e ? reject(new ConnectionError(`write to ${this.address} failed: ${e.message}`)) : resolve(Buffer.alloc(0)),
         );
       });
@@ -130,7 +144,7 @@ export class BrokerConnection {
         this.opts.requestTimeoutMs,
       );
       this.pending.set(id, { resolve, reject, timer });
-      socket.write(frame);
+      send();
     });
   }
 

@@ -37,6 +37,8 @@ import { writeRecordBatch } from './record-batch.js';
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 /** Topics whose metadata is kept; the exporter's topics are one per event type, so this is only a guard. */
 const MAX_TOPICS = 1_000;
+/** Request buffers larger than this are not kept for the next request. */
+const MAX_KEPT_WRITER = 8 * 1024 * 1024;
 
 interface Route {
   leader: number;
@@ -60,6 +62,11 @@ export class NetspanProducer implements ProducerClient {
   /** Why the last metadata had no partitions for a topic (being created, unknown, not authorized). */
   private readonly topicErrors = new Map<string, number>();
   private closed = false;
+  /**
+   * A produce request's buffer per leader, kept for its next request (a new
+   * one of ~200 KB per export costs page faults and zeroing by the kernel).
+   */
+  private readonly writers = new Map<number, ByteWriter>();
 
   constructor(private readonly opts: ProducerClientOptions) {
     if (opts.sasl) throw new Error('the netspan Kafka client does not do SASL; use client: kafkajs (or auto)');
@@ -280,8 +287,11 @@ export class NetspanProducer implements ProducerClient {
       l.push(r);
       for (const rec of r.records) size += rec.value.length + 96;
     }
-    // The body is encoded first (gzip is asynchronous), then framed and sent with one write.
-    const w = new ByteWriter(size);
+    // The body is encoded first (gzip is asynchronous), then sent after its header with one writev.
+    // Its buffer is this leader's from the last request, when that one was answered.
+    const w = this.writers.get(leader) ?? new ByteWriter(size);
+    this.writers.delete(leader);
+    w.pos = 0;
     w.nullableString(null).int16(acks).int32(this.opts.requestTimeoutMs).int32(byTopic.size);
     for (const [topic, list] of byTopic) {
       w.string(topic).int32(list.length);
@@ -291,13 +301,16 @@ export class NetspanProducer implements ProducerClient {
         w.int32At(await writeRecordBatch(w, r.records, this.opts.compression), at);
       }
     }
-    const body = await conn.request(API_PRODUCE, 3, (x) => x.raw(w.view()), w.pos, acks !== 0);
+    const body = await conn.request(API_PRODUCE, 3, w.view(), 0, acks !== 0);
+    // answered (or written, acks=0): the socket is done with the bytes
+    if (w.buf.length <= MAX_KEPT_WRITER && !this.closed) this.writers.set(leader, w);
     if (acks === 0) return [];
     return readProduceResponse(body);
   }
 
   disconnect(): Promise<void> {
     this.closed = true;
+    this.writers.clear();
     this.bootstrap?.close();
     for (const c of this.conns.values()) c.close();
     this.conns.clear();
