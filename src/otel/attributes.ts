@@ -34,51 +34,121 @@ export const RESOURCE_KEYS = new Set([
   'host.name',
 ]);
 
-/** Per-event attributes from the probe's own fields. */
-export function eventAttributes(e: NetEvent): Attrs {
-  const a: Attrs = {
-    'process.pid': e.pid,
-    'thread.id': e.tid,
-    'process.command': e.comm,
-    'netspan.event.type': e.type,
-  };
-  if (e.cgroupId) a['netspan.cgroup.id'] = e.cgroupId;
+/** Receives attributes one by one (forEachEventAttribute). */
+export interface AttrSink {
+  attr(key: string, value: AttrValue): void;
+}
+
+/**
+ * The per-event attributes from the probe's own fields, in order, to `sink`
+ * (the OTLP log encoder writes them as they come; eventAttributes makes the
+ * object).
+ */
+export function forEachEventAttribute(e: NetEvent, sink: AttrSink): void {
+  sink.attr('process.pid', e.pid);
+  sink.attr('thread.id', e.tid);
+  sink.attr('process.command', e.comm);
+  sink.attr('netspan.event.type', e.type);
+  if (e.cgroupId) sink.attr('netspan.cgroup.id', e.cgroupId);
   switch (e.type) {
     case 'soconnect':
     case 'udpconnect':
     case 'tcpretrans':
-      a['network.transport'] = e.type === 'udpconnect' ? 'udp' : 'tcp';
-      a['network.type'] = e.family;
-      a['network.peer.address'] = e.daddr;
-      a['network.peer.port'] = e.dport;
-      a['network.local.address'] = e.saddr;
-      a['network.local.port'] = e.sport;
-      if (e.type === 'tcpretrans') a['tcp.state'] = e.state;
+      sink.attr('network.transport', e.type === 'udpconnect' ? 'udp' : 'tcp');
+      sink.attr('network.type', e.family);
+      sink.attr('network.peer.address', e.daddr);
+      sink.attr('network.peer.port', e.dport);
+      sink.attr('network.local.address', e.saddr);
+      sink.attr('network.local.port', e.sport);
+      if (e.type === 'tcpretrans') sink.attr('tcp.state', e.state);
       else {
-        if (e.type === 'soconnect' && e.result !== 'ESTABLISHED') a['error.type'] = e.result;
-        if (e.type === 'udpconnect' && e.result !== 'OK') a['error.type'] = e.result;
-        a['netspan.connect.result'] = e.result;
+        if (e.type === 'soconnect' && e.result !== 'ESTABLISHED') sink.attr('error.type', e.result);
+        if (e.type === 'udpconnect' && e.result !== 'OK') sink.attr('error.type', e.result);
+        sink.attr('netspan.connect.result', e.result);
       }
       break;
     case 'gethostlatency':
-      a['dns.question.name'] = e.host;
-      a['dns.answers'] = e.addresses;
-      a['code.function.name'] = e.func;
-      if (e.result !== 'OK') a['error.type'] = e.result;
+      sink.attr('dns.question.name', e.host);
+      sink.attr('dns.answers', e.addresses);
+      sink.attr('code.function.name', e.func);
+      if (e.result !== 'OK') sink.attr('error.type', e.result);
       break;
     case 'skbdrop':
-      a['netspan.drop.reason'] = e.reason;
-      a['netspan.drop.location'] = e.location;
-      a['network.protocol.name'] = e.protocol;
-      if (e.family) a['network.type'] = e.family;
-      if (e.l4Protocol) a['network.transport'] = e.l4Protocol.toLowerCase();
-      if (e.saddr !== undefined) a['source.address'] = e.saddr;
-      if (e.sport !== undefined) a['source.port'] = e.sport;
-      if (e.daddr !== undefined) a['destination.address'] = e.daddr;
-      if (e.dport !== undefined) a['destination.port'] = e.dport;
+      sink.attr('netspan.drop.reason', e.reason);
+      sink.attr('netspan.drop.location', e.location);
+      sink.attr('network.protocol.name', e.protocol);
+      if (e.family) sink.attr('network.type', e.family);
+      if (e.l4Protocol) sink.attr('network.transport', e.l4Protocol.toLowerCase());
+      if (e.saddr !== undefined) sink.attr('source.address', e.saddr);
+      if (e.sport !== undefined) sink.attr('source.port', e.sport);
+      if (e.daddr !== undefined) sink.attr('destination.address', e.daddr);
+      if (e.dport !== undefined) sink.attr('destination.port', e.dport);
       break;
   }
-  return a;
+}
+
+/**
+ * splitAttributes(e).record to `sink`, in the same order and with the same
+ * values, without the object: the event's own attributes (an enrichment
+ * attribute of the same name replaces the value in place, as it does in the
+ * object), then the enrichment attributes that are neither resource
+ * attributes nor already given.
+ */
+export function forEachRecordAttribute(e: NetEvent, sink: AttrSink): void {
+  const extra = e.attributes;
+  if (extra === undefined) {
+    forEachEventAttribute(e, sink);
+    return;
+  }
+  const merge = new MergeSink(extra, sink);
+  forEachEventAttribute(e, merge);
+  for (const k in extra) {
+    if (!Object.prototype.hasOwnProperty.call(extra, k) || RESOURCE_KEYS.has(k)) continue;
+    if (merge.given.includes(k)) continue;
+    sink.attr(k, extra[k]!);
+  }
+}
+
+/** Event attributes with enrichment values of the same name put in their place. */
+class MergeSink implements AttrSink {
+  readonly given: string[] = [];
+  constructor(
+    private readonly extra: Attrs,
+    private readonly sink: AttrSink,
+  ) {}
+
+  attr(key: string, value: AttrValue): void {
+    this.given.push(key);
+    const own = Object.prototype.hasOwnProperty.call(this.extra, key) && !RESOURCE_KEYS.has(key);
+    this.sink.attr(key, own ? this.extra[key]! : value);
+  }
+}
+
+class ObjectSink implements AttrSink {
+  readonly a: Attrs = {};
+  attr(key: string, value: AttrValue): void {
+    this.a[key] = value;
+  }
+}
+
+/** Per-event attributes from the probe's own fields. */
+export function eventAttributes(e: NetEvent): Attrs {
+  const s = new ObjectSink();
+  forEachEventAttribute(e, s);
+  return s.a;
+}
+
+const NO_ATTRIBUTES: Attrs = Object.freeze({});
+
+/** splitAttributes(e).resource (a shared empty object when the event has no enrichment). */
+export function resourceAttributes(e: NetEvent): Attrs {
+  const extra = e.attributes;
+  if (extra === undefined) return NO_ATTRIBUTES;
+  const resource: Attrs = {};
+  for (const k in extra) {
+    if (Object.prototype.hasOwnProperty.call(extra, k) && RESOURCE_KEYS.has(k)) resource[k] = extra[k]!;
+  }
+  return resource;
 }
 
 /** Resource attributes and record attributes of an event (probe fields + enrichment). */

@@ -28,7 +28,7 @@ import type { ExportResult as SdkExportResult } from '@opentelemetry/core';
 import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { NetEvent } from '../../core/event.js';
-import { splitAttributes } from '../../otel/attributes.js';
+import { resourceAttributes, splitAttributes } from '../../otel/attributes.js';
 import { repoRoot } from '../../paths.js';
 import type { ComponentContext, Exporter, ExportResult } from '../../pipeline/component.js';
 import type { OtlpConfig } from './config.js';
@@ -263,10 +263,8 @@ export class OtlpExporter implements Exporter {
   private buildLogs(events: readonly NetEvent[]): Pending {
     if (!this.logs) return this.toPending([], []);
     this.logEncoder.begin(BigInt(Date.now()) * 1_000_000n);
-    for (const e of events) {
-      const { resource, record } = splitAttributes(e);
-      this.logEncoder.add(e, record, this.resources.get(resource), undefined);
-    }
+    // the record's attributes are written from the event (no attributes object per event)
+    for (const e of events) this.logEncoder.add(e, undefined, this.resources.get(resourceAttributes(e)), undefined);
     return this.toPending([], this.logEncoder.finish());
   }
 

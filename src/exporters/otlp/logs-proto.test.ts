@@ -10,7 +10,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import protobuf from 'protobufjs';
 import { toJsonObject } from '../../core/encode.js';
 import type { NetEvent } from '../../core/event.js';
-import { splitAttributes, type Attrs } from '../../otel/attributes.js';
+import { resourceAttributes, splitAttributes, type Attrs } from '../../otel/attributes.js';
 import { connect, dns, drop, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
 import { hrTime, type SpanRef } from './ids.js';
 import { LogEncoder, LogRequestAssembler } from './logs-proto.js';
@@ -90,6 +90,21 @@ function events(): { e: NetEvent; span?: SpanRef }[] {
       span: spanA,
     },
     { e: udp({ sport: 41001, attributes: { 'k8s.pod.uid': 'uid-2', 'k8s.pod.name': 'db-0' } }) },
+    // enrichment attributes named like the event's own ones: the value replaced in place, not given twice
+    {
+      e: connect({
+        sport: 41003,
+        result: 'ECONNREFUSED',
+        attributes: {
+          'server.address': 'db.local',
+          'error.type': 'policy',
+          'network.peer.address': '10.9.9.9',
+          'k8s.pod.uid': 'uid-2',
+          'k8s.pod.name': 'db-0',
+          'tcp.state': 'not a retransmit',
+        },
+      }),
+    },
     {
       e: retrans({
         sport: 41002,
@@ -116,6 +131,11 @@ test('encoded log requests are byte for byte what the SDK serializer wrote for t
   const got = asm.assemble(ours);
   assert.equal(got.toString('hex'), expected.toString('hex'));
 
+  // the exporter's way without spans: attributes written straight from the event, no record object
+  enc.begin(OBSERVED);
+  for (const { e, span } of events()) enc.add(e, undefined, resources.get(resourceAttributes(e)), span);
+  assert.equal(asm.assemble(enc.finish()).toString('hex'), expected.toString('hex'));
+
   // decoded with the official protos: three resources (node, uid-1, uid-2), records in order, content intact
   const Request = requestType();
   const decoded = Request.toObject(Request.decode(got), { longs: String, bytes: String, defaults: true }) as {
@@ -127,7 +147,7 @@ test('encoded log requests are byte for byte what the SDK serializer wrote for t
   );
   assert.deepEqual(
     decoded.resourceLogs.map((r) => r.scopeLogs[0]!.logRecords.length),
-    [6, 2, 1],
+    [6, 2, 2],
   );
   const first = decoded.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]! as {
     body: { kvlistValue: { values: { key: string; value: { stringValue?: string } }[] } };

@@ -27,7 +27,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { rfc3339Nano } from '../../core/encode.js';
 import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
-import type { Attrs } from '../../otel/attributes.js';
+import { forEachRecordAttribute, type AttrSink, type Attrs, type AttrValue } from '../../otel/attributes.js';
 import type { SpanRef } from './ids.js';
 import { severityOf } from './logs.js';
 import {
@@ -128,7 +128,6 @@ interface TypeInfo {
   readonly bodyHead: Buffer;
   /** event_name with its tag. */
   readonly eventName: Buffer;
-  readonly bodyKeys: KeySequence;
   readonly attributeKeys: KeySequence;
 }
 
@@ -156,7 +155,6 @@ function typeInfo(e: NetEvent): TypeInfo {
       head,
       bodyHead,
       eventName: w.copy(),
-      bodyKeys: new KeySequence(bodyKey),
       attributeKeys: new KeySequence(keyPrefix),
     };
     if (TYPES.size < 64) TYPES.set(e.type, t);
@@ -229,6 +227,7 @@ export class LogEncoder {
   private resources: Resource[] = [];
   private ends: number[] = [];
   private readonly time = new KernelTime();
+  private readonly attrs = new AttributeWriter();
 
   /** Start a batch; `observedUnixNano` is every record's observed time. */
   begin(observedUnixNano: bigint): void {
@@ -241,7 +240,8 @@ export class LogEncoder {
     this.observed = o.copy();
   }
 
-  add(e: NetEvent, record: Attrs, resource: Resource, span: SpanRef | undefined): void {
+  /** `record`: the record's attributes, or undefined to write splitAttributes(e).record straight from the event. */
+  add(e: NetEvent, record: Attrs | undefined, resource: Resource, span: SpanRef | undefined): void {
     const w = this.w;
     const t = typeInfo(e);
     w.ensure(32);
@@ -256,10 +256,14 @@ export class LogEncoder {
     w.byte(ANY_KVLIST);
     const kvlist = w.startLen2();
     w.raw(t.bodyHead);
-    writeBody(w, e, t.bodyKeys, time);
+    writeBody(w, e, time);
     w.endLen2(kvlist);
     w.endLen2(body);
-    writeAttributes(w, record, t.attributeKeys);
+    if (record !== undefined) writeAttributes(w, record, t.attributeKeys);
+    else {
+      this.attrs.begin(w, t.attributeKeys);
+      forEachRecordAttribute(e, this.attrs);
+    }
     w.ensure(2);
     w.buf[w.pos++] = DROPPED_ATTRIBUTES_COUNT;
     w.buf[w.pos++] = 0;
@@ -287,26 +291,128 @@ export class LogEncoder {
   }
 }
 
+/** Body keys of the event fields, snake_case (encode.ts toJsonObject). */
+const B = {
+  timeUnixNano: bodyKey('timeUnixNano'),
+  pid: bodyKey('pid'),
+  tid: bodyKey('tid'),
+  comm: bodyKey('comm'),
+  cgroupId: bodyKey('cgroupId'),
+  family: bodyKey('family'),
+  saddr: bodyKey('saddr'),
+  sport: bodyKey('sport'),
+  daddr: bodyKey('daddr'),
+  dport: bodyKey('dport'),
+  result: bodyKey('result'),
+  latencyNs: bodyKey('latencyNs'),
+  nonBlocking: bodyKey('nonBlocking'),
+  state: bodyKey('state'),
+  func: bodyKey('func'),
+  host: bodyKey('host'),
+  addresses: bodyKey('addresses'),
+  reason: bodyKey('reason'),
+  protocol: bodyKey('protocol'),
+  location: bodyKey('location'),
+  stack: bodyKey('stack'),
+  l4Protocol: bodyKey('l4Protocol'),
+};
+
 /**
  * The body kvlist's entries after type and schema_version: encode.ts
  * toJsonObject(e) without `attributes`, written from the event (no
- * intermediate object): time, then every other defined field in the
- * event's own order, snake_case, bigints as decimal strings. `time` holds
- * e.timeUnixNano's parts unless it is out of their range.
+ * intermediate object): time, then the event's fields in the order of the
+ * published schema (the order every parser builds them in, and the JSON
+ * writer's), snake_case, bigints as decimal strings; optional fields only
+ * when set. One branch per type, each reading its own fields: one property
+ * walk over five event shapes would make every load megamorphic. `time`
+ * holds e.timeUnixNano's parts unless it is out of their range.
  */
-function writeBody(w: ProtoWriter, e: NetEvent, keys: KeySequence, time: KernelTime | undefined): void {
+function writeBody(w: ProtoWriter, e: NetEvent, time: KernelTime | undefined): void {
   if (time) w.digitsKv(KVLIST_VALUE, KEY_TIME, time.rfc3339Head, time.ns, LETTER_Z);
   else w.kv(KVLIST_VALUE, KEY_TIME, rfc3339Nano(e.timeUnixNano));
-  const fields = e as unknown as Record<string, unknown>;
-  let i = 0;
-  for (const key in fields) {
-    if (key === 'type' || key === 'attributes') continue;
-    const value = fields[key];
-    if (value === undefined) continue;
-    const k = keys.at(i++, key);
-    if (typeof value !== 'bigint') w.kv(KVLIST_VALUE, k, value);
-    else if (time && key === 'timeUnixNano') w.digitsKv(KVLIST_VALUE, k, time.secondsHead, time.ns, -1);
-    else w.kv(KVLIST_VALUE, k, value.toString());
+  switch (e.type) {
+    case 'soconnect':
+      base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
+      conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
+      w.kv(KVLIST_VALUE, B.result, e.result);
+      w.kv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
+      w.kv(KVLIST_VALUE, B.nonBlocking, e.nonBlocking);
+      break;
+    case 'udpconnect':
+      base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
+      conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
+      w.kv(KVLIST_VALUE, B.result, e.result);
+      w.kv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
+      break;
+    case 'tcpretrans':
+      base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
+      conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
+      w.kv(KVLIST_VALUE, B.state, e.state);
+      break;
+    case 'gethostlatency':
+      base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
+      w.kv(KVLIST_VALUE, B.func, e.func);
+      w.kv(KVLIST_VALUE, B.host, e.host);
+      w.kv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
+      w.kv(KVLIST_VALUE, B.result, e.result);
+      w.kv(KVLIST_VALUE, B.addresses, e.addresses);
+      break;
+    case 'skbdrop':
+      base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
+      w.kv(KVLIST_VALUE, B.reason, e.reason);
+      w.kv(KVLIST_VALUE, B.protocol, e.protocol);
+      w.kv(KVLIST_VALUE, B.location, e.location);
+      w.kv(KVLIST_VALUE, B.stack, e.stack);
+      // from the packet's IP header, when it has one
+      if (e.family !== undefined) w.kv(KVLIST_VALUE, B.family, e.family);
+      if (e.saddr !== undefined) w.kv(KVLIST_VALUE, B.saddr, e.saddr);
+      if (e.daddr !== undefined) w.kv(KVLIST_VALUE, B.daddr, e.daddr);
+      if (e.l4Protocol !== undefined) w.kv(KVLIST_VALUE, B.l4Protocol, e.l4Protocol);
+      if (e.sport !== undefined) w.kv(KVLIST_VALUE, B.sport, e.sport);
+      if (e.dport !== undefined) w.kv(KVLIST_VALUE, B.dport, e.dport);
+      break;
+  }
+}
+
+function base(
+  w: ProtoWriter,
+  time: KernelTime | undefined,
+  timeUnixNano: bigint,
+  pid: number,
+  tid: number,
+  comm: string,
+  cgroupId: number,
+): void {
+  if (time) w.digitsKv(KVLIST_VALUE, B.timeUnixNano, time.secondsHead, time.ns, -1);
+  else w.kv(KVLIST_VALUE, B.timeUnixNano, timeUnixNano.toString());
+  w.kv(KVLIST_VALUE, B.pid, pid);
+  w.kv(KVLIST_VALUE, B.tid, tid);
+  w.kv(KVLIST_VALUE, B.comm, comm);
+  w.kv(KVLIST_VALUE, B.cgroupId, cgroupId);
+}
+
+function conn(w: ProtoWriter, family: string, saddr: string, sport: number, daddr: string, dport: number): void {
+  w.kv(KVLIST_VALUE, B.family, family);
+  w.kv(KVLIST_VALUE, B.saddr, saddr);
+  w.kv(KVLIST_VALUE, B.sport, sport);
+  w.kv(KVLIST_VALUE, B.daddr, daddr);
+  w.kv(KVLIST_VALUE, B.dport, dport);
+}
+
+/** The record's attributes (field 6) as they come (forEachRecordAttribute), as writeAttributes() writes them. */
+class AttributeWriter implements AttrSink {
+  private w: ProtoWriter | undefined;
+  private keys: KeySequence | undefined;
+  private i = 0;
+
+  begin(w: ProtoWriter, keys: KeySequence): void {
+    this.w = w;
+    this.keys = keys;
+    this.i = 0;
+  }
+
+  attr(key: string, value: AttrValue): void {
+    this.w!.kv(ATTRIBUTES, this.keys!.at(this.i++, key), value);
   }
 }
 
