@@ -67,7 +67,7 @@ export class BatchQueue {
   private timer: NodeJS.Timeout | undefined;
   private exporting: Promise<void> | undefined;
   private stopped = false;
-  private waiters: (() => void)[] = [];
+  private waiters: { below: number; resolve: () => void }[] = [];
   /**
    * Batches taken off the queue whose export (with retries) has not finished:
    * counted neither as sent nor dropped yet. Shutdown counts the ones it gives
@@ -110,10 +110,25 @@ export class BatchQueue {
     return this.stopped ? Infinity : this.cfg.max_queue_size - this.size();
   }
 
-  /** Resolves when the queue is below half full (used by replay for back-pressure). */
-  async waitForSpace(): Promise<void> {
-    if (this.size() < this.cfg.max_queue_size / 2 || this.stopped) return;
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  get maxBatchSize(): number {
+    return this.cfg.max_batch_size;
+  }
+
+  /** Resolves when fewer than `n` events are queued, or at shutdown (back-pressure for replay). */
+  async waitUntilBelow(n: number): Promise<void> {
+    if (this.size() < n || this.stopped) return;
+    await new Promise<void>((resolve) => this.waiters.push({ below: n, resolve }));
+  }
+
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const size = this.size();
+    const stopped = this.stopped;
+    this.waiters = this.waiters.filter((w) => {
+      if (size >= w.below && !stopped) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   private kick(): void {
@@ -142,11 +157,7 @@ export class BatchQueue {
       this.head = 0;
     }
     this.telemetry.queueDepth.set({ exporter: this.id }, this.size());
-    if (this.waiters.length && this.size() < this.cfg.max_queue_size / 2) {
-      const w = this.waiters;
-      this.waiters = [];
-      for (const f of w) f();
-    }
+    this.wakeWaiters();
     return batch;
   }
 
@@ -268,7 +279,7 @@ export class BatchQueue {
       );
     }
     this.telemetry.queueDepth.set({ exporter: this.id }, 0);
-    for (const f of this.waiters) f();
+    for (const w of this.waiters) w.resolve();
     this.waiters = [];
   }
 }

@@ -56,11 +56,11 @@ export class PipelineGraph {
     for (const p of this.processors()) await p.start?.();
   }
 
-  /** Room left in the fullest exporter queue (replay's back-pressure). */
-  freeSpace(): number {
-    let min = Infinity;
-    for (const q of this.queues.values()) min = Math.min(min, q.freeSpace());
-    return min === Infinity ? 1_000_000 : min;
+  /** Events waiting in the fullest exporter queue. */
+  backlog(): number {
+    let max = 0;
+    for (const q of this.queues.values()) max = Math.max(max, q.size());
+    return max;
   }
 
   /** The smallest queue's capacity (events); Infinity without queues. */
@@ -70,9 +70,16 @@ export class PipelineGraph {
     return min;
   }
 
-  /** Back-pressure for sources that can wait (replay). */
-  async waitForSpace(): Promise<void> {
-    for (const q of this.queues.values()) await q.waitForSpace();
+  /** The largest export batch of any queue (0 without queues). */
+  maxBatchSize(): number {
+    let max = 0;
+    for (const q of this.queues.values()) max = Math.max(max, q.maxBatchSize);
+    return max;
+  }
+
+  /** Resolves when every queue holds fewer than `n` events (back-pressure for sources that can wait: replay). */
+  async waitUntilBelow(n: number): Promise<void> {
+    for (const q of this.queues.values()) await q.waitUntilBelow(n);
   }
 
   /** Flush queues within their deadlines, then shut exporters and processors down. Safe twice. */

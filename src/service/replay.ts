@@ -42,8 +42,9 @@ export interface ReplayStats {
 
 /** Lets the reader wait while exporter queues are full, instead of dropping. */
 export interface BackPressure {
-  /** How many more events every exporter queue can take right now. */
+  /** How many more events every exporter queue should take right now. */
   freeSpace(): number;
+  /** Resolves when the queues have drained enough that freeSpace() is normally positive. */
   waitForSpace(): Promise<void>;
 }
 
@@ -92,19 +93,24 @@ export async function replayFile(
     }
     input.line(line.slice(tab + 1));
   };
-  // A line yields at most one event per pipeline; half the free space is a safe budget.
+  // A line yields at most one event per pipeline; half the free space (rounded up) is a safe budget.
   let budget = 0;
+  // (an index loop: for-of in an async function allocates an iterator result per line)
   const drain = async (): Promise<void> => {
     const lines = batch;
     batch = [];
-    for (const line of lines) {
+    for (let i = 0; i < lines.length; i++) {
       if (signal?.aborted) return;
       while (budget <= 0) {
-        budget = Math.floor(bp.freeSpace() / 2);
-        if (budget <= 0) await bp.waitForSpace();
+        budget = Math.ceil(bp.freeSpace() / 2);
+        if (budget > 0) break;
+        await bp.waitForSpace();
+        // never spin in microtasks if the space did not come (tiny queues, events held for
+        // reordering, shutdown): let timers and I/O run
+        if (bp.freeSpace() <= 0) await new Promise<void>((r) => setImmediate(r));
       }
       budget--;
-      handle(line);
+      handle(lines[i]!);
     }
   };
   // One read buffer for the whole replay (decoded into a new string per chunk).

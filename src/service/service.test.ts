@@ -91,6 +91,51 @@ pipelines: { p: { probes: [soconnect], exporters: [capture/small] } }
   assert.equal(t.eventsDropped.sum(), 0);
 });
 
+test('replay keeps only a few batches queued in front of a slow exporter, not the whole queue', async () => {
+  captured.clear();
+  const t = testTelemetry();
+  const cfg = config(`
+probes: { soconnect: {} }
+exporters: { capture/slow: { delay_ms: 2, queue: { max_queue_size: 20000, max_batch_size: 512 } } }
+pipelines: { p: { probes: [soconnect], exporters: [capture/slow] } }
+`);
+  const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const n = 30_000;
+  const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, svc.graph.backlog())), 1);
+  await svc.replay(file, host);
+  clearInterval(sampler);
+  await svc.stop();
+  assert.equal(captured.get('capture/slow')!.length, n);
+  assert.deepEqual(
+    captured.get('capture/slow')!.map((e) => e.type === 'soconnect' && e.sport),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  assert.equal(t.eventsDropped.sum(), 0);
+  // eight batches (4,096 events); filling the queue's 20,000 would let every event outlive young-generation GCs
+  assert.ok(peak > 0 && peak <= 4096, `peak backlog ${peak}`);
+});
+
+for (const size of [1, 2, 3]) {
+  test(`replay into a queue of ${size} event(s) finishes without drops`, { timeout: 30_000 }, async () => {
+    captured.clear();
+    const t = testTelemetry();
+    const cfg = config(`
+probes: { soconnect: {} }
+exporters: { capture/tiny: { queue: { max_queue_size: ${size}, max_batch_size: 1 } } }
+pipelines: { p: { probes: [soconnect], exporters: [capture/tiny] } }
+`);
+    const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+    const n = 300;
+    const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+    await svc.replay(file, host);
+    await svc.stop();
+    assert.equal(captured.get('capture/tiny')!.length, n);
+    assert.equal(t.eventsDropped.sum(), 0);
+  });
+}
+
 test('a valid reload during replay loses and duplicates nothing; unchanged probes are kept', async () => {
   captured.clear();
   const t = testTelemetry();

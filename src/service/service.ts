@@ -200,14 +200,27 @@ export class Service implements EventSink {
       file,
       this.inputs,
       {
-        // events held for reordering count against the queues' space
-        freeSpace: () => this.current.freeSpace() - this.reorder.size,
-        waitForSpace: () => this.current.waitForSpace(),
+        // events held for reordering count against the backlog
+        freeSpace: () => this.replayBacklog() - this.current.backlog() - this.reorder.size,
+        waitForSpace: () => this.current.waitUntilBelow(Math.max(1, Math.floor(this.replayBacklog() / 4))),
       },
       signal,
     );
     this.reorder.flush(); // replayFile ended the inputs: their last events are here
     return stats;
+  }
+
+  /**
+   * The most events replay keeps queued in front of the exporters: a few
+   * batches, enough to keep every exporter busy, not the whole queue. Events
+   * that wait long in a queue outlive two young-generation collections and
+   * are promoted, and the old generation then fills with them until a full
+   * GC. It is at least twice the reorder stage's hold, so after waiting for
+   * the queues to drain to a quarter of it there is always room.
+   */
+  private replayBacklog(): number {
+    const g = this.current;
+    return Math.min(g.minCapacity(), Math.max(8 * g.maxBatchSize(), 2 * DEFAULT_REORDER_MAX_HELD));
   }
 
   /**

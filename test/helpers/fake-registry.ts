@@ -1,6 +1,6 @@
 /**
  * A registry for service-level tests: the real processors and exporters,
- * plus a `capture` exporter that keeps events in memory, and fake probes
+ * plus a `capture` exporter that keeps events in memory (after `delay_ms`), and fake probes
  * whose parser reads "E\t<seq>" lines into connect events with sport=seq.
  */
 import { z } from 'zod';
@@ -15,17 +15,21 @@ import { connectEvent } from './events.js';
 
 export const captured = new Map<string, NetEvent[]>();
 
-const captureSchema = z.strictObject({ queue: queueConfigSchema }).prefault({});
+const captureSchema = z
+  .strictObject({ queue: queueConfigSchema, delay_ms: z.int().min(0).max(1000).default(0) })
+  .prefault({});
 const captureFactory: ExporterFactory<typeof captureSchema> = {
   type: 'capture',
   configSchema: captureSchema,
-  create: (_cfg, ctx) => {
+  create: (cfg, ctx) => {
     const list = captured.get(ctx.id) ?? [];
     captured.set(ctx.id, list);
     return {
       start: async () => undefined,
       shutdown: async () => undefined,
       export: async (batch) => {
+        // delay_ms: a slow exporter
+        if (cfg.delay_ms > 0) await new Promise((r) => setTimeout(r, cfg.delay_ms));
         list.push(...batch);
         return { code: 'success' };
       },
