@@ -1,8 +1,10 @@
 /**
  * OTLP log encoding throughput, in-process: the events of a record file
  * (bench/record.ts, cycled from real captures, parsed by the probes' parsers)
- * encoded the way OtlpExporter.build() does for logs (splitAttributes,
- * ResourceCache, LogEncoder, then LogRequestAssembler per 512-event batch).
+ * encoded the way OtlpExporter.buildLogs() does (resourceAttributes,
+ * ResourceCache, LogEncoder writing the record's attributes from the event,
+ * then LogRequestAssembler per 512-event batch; +span: with a span context,
+ * as build() does with traces on, from splitAttributes' record object).
  * With a second built checkout, its logs-proto.js runs alternately in the
  * same process and the bytes of both are compared.
  *
@@ -11,13 +13,13 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Resource } from '@opentelemetry/resources';
-import type { EventType, NetEvent } from '../src/core/event.js';
-import type { Clock, ProbeParser } from '../src/core/parser.js';
-import { splitAttributes, type Attrs } from '../src/otel/attributes.js';
+import type { NetEvent } from '../src/core/event.js';
+import type { Clock } from '../src/core/parser.js';
+import { resourceAttributes, splitAttributes, type Attrs } from '../src/otel/attributes.js';
 import type { SpanRef } from '../src/exporters/otlp/ids.js';
 import * as current from '../src/exporters/otlp/logs-proto.js';
 import { ResourceCache } from '../src/exporters/otlp/resources.js';
-import { parserFor, recordLines } from './record.js';
+import { recordEvents } from './record.js';
 
 const { values, positionals } = parseArgs({ options: { before: { type: 'string' } }, allowPositionals: true });
 const N = Math.min(Math.max(Number(positionals[0] ?? 200_000) || 200_000, 1000), 2_000_000);
@@ -26,7 +28,7 @@ const BATCH = 512;
 
 interface Encoder {
   begin(observedUnixNano: bigint): void;
-  add(e: NetEvent, record: Attrs, resource: Resource, span: SpanRef | undefined): void;
+  add(e: NetEvent, record: Attrs | undefined, resource: Resource, span: SpanRef | undefined): void;
   finish(): unknown[];
 }
 interface Assembler {
@@ -40,21 +42,7 @@ interface Impl {
 
 const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
 
-/** The record file's events, in file order (every probe's lines to its own parser). */
-async function loadEvents(): Promise<NetEvent[]> {
-  const live = new Map<EventType, ProbeParser>();
-  const out: NetEvent[] = [];
-  for (const { probe, line } of await recordLines(N)) {
-    let p = live.get(probe);
-    if (!p) live.set(probe, (p = parserFor(probe, clock)));
-    const r = p.push(line);
-    if (r.kind === 'event') out.push(r.event);
-    else if (r.kind === 'error') throw new Error(`${probe}: ${r.message}`);
-  }
-  return out;
-}
-
-const events = await loadEvents();
+const events = await recordEvents(N, clock);
 const resources = new ResourceCache({}, 'netspan-host');
 const span: SpanRef = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
 const scope = { name: 'netspan', version: '0.1.0' };
@@ -69,8 +57,11 @@ function run(impl: Impl, withSpan: boolean, keep?: Uint8Array[]): number {
     const end = Math.min(events.length, i + BATCH);
     for (let j = i; j < end; j++) {
       const e = events[j]!;
-      const { resource, record } = splitAttributes(e);
-      enc.add(e, record, resources.get(resource), withSpan ? span : undefined);
+      if (withSpan || impl.name === 'before') {
+        // build() with traces on (and the encoder before it could write attributes from the event)
+        const { resource, record } = splitAttributes(e);
+        enc.add(e, record, resources.get(resource), withSpan ? span : undefined);
+      } else enc.add(e, undefined, resources.get(resourceAttributes(e)), undefined);
     }
     const req = asm.assemble(enc.finish() as never[]);
     bytes += req.length;

@@ -17,7 +17,7 @@
 import { createWriteStream, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EVENT_TYPES, type EventType } from '../src/core/event.js';
+import { EVENT_TYPES, type EventType, type NetEvent } from '../src/core/event.js';
 import type { Clock, ProbeParser } from '../src/core/parser.js';
 import { repoRoot } from '../src/paths.js';
 import { createGetHostLatencyParser } from '../src/probes/gethostlatency/parser.js';
@@ -214,6 +214,23 @@ export async function recordLines(events: number): Promise<{ probe: EventType; l
     const tab = line.indexOf('\t');
     if (tab < 0) continue;
     out.push({ probe: line.slice(0, tab) as EventType, line: line.slice(tab + 1) });
+  }
+  return out;
+}
+
+/**
+ * The events of a record file of `events` events, in file order: every
+ * probe's lines fed to its own parser (parserFor), as the daemon would.
+ */
+export async function recordEvents(events: number, clock: Clock = zeroClock): Promise<NetEvent[]> {
+  const live = new Map<EventType, ProbeParser>();
+  const out: NetEvent[] = [];
+  for (const { probe, line } of await recordLines(events)) {
+    let p = live.get(probe);
+    if (!p) live.set(probe, (p = parserFor(probe, clock)));
+    const r = p.push(line);
+    if (r.kind === 'event') out.push(r.event);
+    else if (r.kind === 'error') throw new Error(`${probe}: ${r.message}`);
   }
   return out;
 }

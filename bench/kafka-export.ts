@@ -1,0 +1,145 @@
+/**
+ * Kafka exporter cost per event, in-process: the events of a record file
+ * (bench/record.ts, parsed by the probes' parsers) exported in batches of 512
+ * by KafkaExporter (encoding json, netspan's producer, acks all) to a
+ * librdkafka mock cluster (kcat, its own process: not counted), each batch
+ * awaited as the pipeline queue does. Beside it, in the same rounds: the JSON
+ * alone, written the way the exporter writes it (one JsonWriter per batch).
+ * CPU is process.cpuUsage(): every thread of this process, so garbage
+ * collection on V8's helper threads is counted.
+ *
+ * --before DIR: a second built checkout whose exporter runs alternately with
+ * ours in the same process.
+ *
+ *   npx tsc -p . && node dist/bench/kafka-export.js [events] [rounds] [--before DIR]
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { JsonWriter } from '../src/core/json-writer.js';
+import type { Clock } from '../src/core/parser.js';
+import { kafkaConfigSchema } from '../src/exporters/kafka/config.js';
+import type { KafkaRecord } from '../src/exporters/kafka/client.js';
+import { encodedRecordSize, toRecord, wallClockNanos } from '../src/exporters/kafka/encode.js';
+import { KafkaExporter } from '../src/exporters/kafka/exporter.js';
+import { murmur2Key } from '../src/exporters/kafka/partitioner.js';
+import { ByteWriter } from '../src/exporters/kafka/wire/bytes.js';
+import { writeRecordBatch } from '../src/exporters/kafka/wire/record-batch.js';
+import type { ComponentContext, Exporter } from '../src/pipeline/component.js';
+import { silentLogger } from '../src/telemetry/log.js';
+import { Telemetry } from '../src/telemetry/internal-events.js';
+import { startMockCluster } from '../test/helpers/kafka-mock.js';
+import { recordEvents } from './record.js';
+
+const { values, positionals } = parseArgs({ options: { before: { type: 'string' } }, allowPositionals: true });
+const N = Math.min(Math.max(Number(positionals[0] ?? 200_000) || 200_000, 1000), 2_000_000);
+const ROUNDS = Math.min(Math.max(Number(positionals[1] ?? 5) || 5, 1), 50);
+const BATCH = 512;
+
+const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
+const events = await recordEvents(N, clock);
+const cluster = await startMockCluster(1);
+
+type ExporterClass = new (cfg: unknown, ctx: ComponentContext) => Exporter;
+const impls: { name: string; Exp: ExporterClass }[] = [
+  { name: 'current', Exp: KafkaExporter as unknown as ExporterClass },
+];
+if (values.before) {
+  const mod = (await import(join(values.before, 'dist/src/exporters/kafka/exporter.js'))) as {
+    KafkaExporter: ExporterClass;
+  };
+  impls.unshift({ name: 'before', Exp: mod.KafkaExporter });
+}
+
+const cfg = kafkaConfigSchema.parse({
+  brokers: cluster.bootstrap,
+  encoding: 'json',
+  topic: 'bench.{type}',
+  client: 'netspan',
+});
+
+async function exportAll(exp: Exporter): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < events.length; i += BATCH) {
+    const r = await exp.export(events.slice(i, i + BATCH));
+    if (r.code !== 'success') throw new Error(`export: ${r.code} ${'error' in r ? r.error : ''}`);
+    bytes += BATCH;
+  }
+  return bytes;
+}
+
+function jsonAll(): number {
+  let bytes = 0;
+  for (let i = 0; i < events.length; i += BATCH) {
+    const w = new JsonWriter(BATCH * 600);
+    const end = Math.min(events.length, i + BATCH);
+    for (let j = i; j < end; j++) w.event(events[j]!);
+    bytes += w.pos;
+  }
+  return bytes;
+}
+
+/** The exporter's encoding and the produce request's record batches, without sending: toRecord per event, then one RecordBatch per topic. */
+async function frameAll(): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < events.length; i += BATCH) {
+    const w = new JsonWriter(BATCH * 600);
+    const end = Math.min(events.length, i + BATCH);
+    const byTopic = new Map<string, KafkaRecord[]>();
+    let size = 64;
+    for (let j = i; j < end; j++) {
+      const r = toRecord(events[j]!, cfg, wallClockNanos, w);
+      size += encodedRecordSize(events[j]!, r, cfg);
+      murmur2Key(r.key ?? '');
+      let l = byTopic.get(r.topic);
+      if (!l) byTopic.set(r.topic, (l = []));
+      l.push(r);
+    }
+    const req = new ByteWriter(size);
+    for (const l of byTopic.values()) await writeRecordBatch(req, l, 'none');
+    bytes += req.pos;
+  }
+  return bytes;
+}
+
+const cpu = (): number => {
+  const t = process.cpuUsage();
+  return t.user + t.system;
+};
+
+const exporters = new Map<string, Exporter>();
+for (const { name, Exp } of impls) {
+  const ctx: ComponentContext = {
+    id: `kafka/${name}`,
+    telemetry: new Telemetry(silentLogger()),
+    logger: silentLogger(),
+    env: {},
+  };
+  const exp = new Exp(cfg, ctx);
+  await exp.start();
+  await exportAll(exp); // warm-up, topics created
+  exporters.set(name, exp);
+}
+
+const best = new Map<string, number>();
+const keep = (k: string, us: number) => best.set(k, Math.min(best.get(k) ?? Infinity, us));
+let jsonBytes = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  let t = cpu();
+  jsonBytes = jsonAll();
+  keep('JSON only (JsonWriter per batch)', cpu() - t);
+  t = cpu();
+  await frameAll();
+  keep('records and RecordBatches, not sent', cpu() - t);
+  for (const [name, exp] of exporters) {
+    t = cpu();
+    await exportAll(exp);
+    keep(`KafkaExporter ${name}`, cpu() - t);
+  }
+}
+for (const exp of exporters.values()) await exp.shutdown();
+await cluster.stop();
+
+console.log(
+  `kafka export bench: ${events.length} events, ${(jsonBytes / events.length).toFixed(0)} JSON bytes/event, batches of ${BATCH}, best of ${ROUNDS} rounds (CPU µs per event, all threads)`,
+);
+for (const [k, us] of best) console.log(`${k.padEnd(36)} ${(us / events.length).toFixed(3).padStart(7)} µs/event`);
