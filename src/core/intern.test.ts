@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Interner } from './intern.js';
+import { DerivedInterner, Interner } from './intern.js';
 
 void test('Interner: same value back for slices of any line, at most max values held', () => {
   const t = new Interner(100);
@@ -13,4 +13,21 @@ void test('Interner: same value back for slices of any line, at most max values 
   for (let i = 0; i < 1000; i++) assert.equal(t.get(`comm-${i}`), `comm-${i}`);
   assert.ok(t.size <= 100, `held ${t.size}`);
   assert.equal(t.get('short'), 'short');
+});
+
+void test('DerivedInterner: the derived value per raw text, derived once, at most max held', () => {
+  let calls = 0;
+  const t = new DerivedInterner((s) => {
+    calls++;
+    return s.trim();
+  }, 50);
+  const chunk = 'xx\n        ip_rcv_core+4096\n        ip_rcv_core+4096\n';
+  const a = t.get(chunk.slice(3, 27));
+  const b = t.get(chunk.slice(28, 52));
+  assert.equal(a, 'ip_rcv_core+4096');
+  assert.equal(b, a);
+  assert.equal(calls, 1);
+  assert.equal(t.get('  other+1 '), 'other+1');
+  for (let i = 0; i < 500; i++) assert.equal(t.get(` f${i} `), `f${i}`);
+  assert.ok(t.size <= 50, `held ${t.size}`);
 });

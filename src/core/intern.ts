@@ -28,6 +28,33 @@ export class Interner {
   }
 }
 
+/**
+ * Canonical strings of a transform of the text (a trimmed line), looked up by
+ * the raw text: the transform runs, and allocates, once per distinct value.
+ * Bounded like Interner; keys and values are flat copies.
+ */
+export class DerivedInterner {
+  private table = new Map<string, string>();
+
+  constructor(
+    private readonly derive: (text: string) => string,
+    private readonly max = 4096,
+  ) {}
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  get(text: string): string {
+    const s = this.table.get(text);
+    if (s !== undefined) return s;
+    if (this.table.size >= this.max) this.table = new Map();
+    const value = flat(this.derive(text));
+    this.table.set(flat(text), value);
+    return value;
+  }
+}
+
 /** A copy of `text` that shares no memory with the string it was sliced from. */
 function flat(text: string): string {
   // A slice shorter than 13 characters is already a copy in V8; longer ones are

@@ -21,6 +21,9 @@ export type ParseResult =
   /** Line consumed without producing anything yet (banner, blank line, first half of a multi-line event). */
   | { kind: 'none' };
 
+/** The result of a line that yields nothing (one shared object: no allocation per line). */
+export const PARSE_NONE: ParseResult = Object.freeze({ kind: 'none' });
+
 /** Converts the kernel's CLOCK_MONOTONIC nanoseconds (bpftrace `nsecs`) to wall-clock ns since the epoch. */
 export interface Clock {
   toUnixNano(monotonicNs: bigint): bigint;

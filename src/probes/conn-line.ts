@@ -5,7 +5,7 @@
  * common prefix and the endpoints, and report errors with a bounded type.
  */
 import type { AddressFamily } from '../core/event.js';
-import { MAX_LINE_LENGTH } from '../core/parser.js';
+import { MAX_LINE_LENGTH, PARSE_NONE } from '../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult } from '../core/parser.js';
 import { familyName, parseUint } from '../core/decode.js';
 import { TabFields } from '../core/fields.js';
@@ -14,7 +14,7 @@ import { Interner } from '../core/intern.js';
 const MAX_ADDR_TEXT = 45; // longest textual IPv6 address (with embedded IPv4)
 const SNIPPET = 120;
 
-const NONE: ParseResult = { kind: 'none' };
+const NONE = PARSE_NONE;
 
 export function parseError(errorType: ParseErrorType, what: string, line: string): ParseResult {
   const snippet = line.length > SNIPPET ? `${line.slice(0, SNIPPET)}...` : line;

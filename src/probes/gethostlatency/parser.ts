@@ -16,7 +16,7 @@
  * MAX_ADDRS addresses per lookup.
  */
 import type { GetHostLatencyEvent } from '../../core/event.js';
-import { MAX_LINE_LENGTH } from '../../core/parser.js';
+import { MAX_LINE_LENGTH, PARSE_NONE } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
 import { eaiName } from '../../core/decode.js';
 import { TabFields } from '../../core/fields.js';
@@ -31,7 +31,7 @@ export const MAX_ADDRS = 16;
 export const MAX_PENDING = 1024;
 export const FUNCS = new Set(['getaddrinfo', 'gethostbyname', 'gethostbyname2']);
 const FUNC_LIST = [...FUNCS];
-const NONE: ParseResult = { kind: 'none' };
+const NONE = PARSE_NONE;
 /** result of gethostbyname / gethostbyname2 when they return NULL (h_errno is thread-local and not captured). */
 export const HOSTENT_NULL = 'NULL';
 

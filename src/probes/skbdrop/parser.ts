@@ -16,10 +16,10 @@
  * abort the record, flush() emits a record still open at end of stream.
  */
 import type { SkbDropEvent } from '../../core/event.js';
-import { MAX_LINE_LENGTH } from '../../core/parser.js';
+import { MAX_LINE_LENGTH, PARSE_NONE } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
 import { TabFields } from '../../core/fields.js';
-import { Interner } from '../../core/intern.js';
+import { DerivedInterner, Interner } from '../../core/intern.js';
 import { decodeHexEscaped, formatIPv4, formatIPv6 } from '../gethostlatency/inet.js';
 import { dropReasonName } from './reasons.js';
 
@@ -96,6 +96,8 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
   const f = new TabFields(13);
   // comms, stack frames and drop locations repeat: one string per value (see Interner)
   const names = new Interner(8192);
+  // stack frame lines, looked up as read (indented): trimmed once per distinct frame
+  const frames = new DerivedInterner((line) => line.trim(), 8192);
 
   const header = (): Open | ParseResult => {
     if (f.count !== 13) return err('field_count', `D record with ${f.count} fields`);
@@ -165,12 +167,12 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
   return {
     push(line: string): ParseResult {
       if (line.length > MAX_LINE_LENGTH) return err('too_long', `line of ${line.length} characters`);
-      if (line.length === 0) return { kind: 'none' };
+      if (line.length === 0) return PARSE_NONE;
       const c0 = line.charCodeAt(0);
       if (c0 === 0x20 || c0 === 0x09) {
         // A stack frame.
         if (open === undefined) {
-          if (aborted) return { kind: 'none' };
+          if (aborted) return PARSE_NONE;
           return err('orphan', 'stack frame outside a record');
         }
         if (open.event.stack.length >= MAX_FRAMES) {
@@ -178,14 +180,14 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
           aborted = true;
           return err('field_count', `stack deeper than ${MAX_FRAMES} frames`);
         }
-        open.event.stack.push(names.get(line.trim()));
-        return { kind: 'none' };
+        open.event.stack.push(frames.get(line));
+        return PARSE_NONE;
       }
       if (line === 'E') {
         if (open === undefined) {
           if (aborted) {
             aborted = false;
-            return { kind: 'none' };
+            return PARSE_NONE;
           }
           return err('orphan', 'end marker outside a record');
         }
@@ -205,16 +207,16 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
           return h;
         }
         open = h;
-        return wasOpen ? err('field_count', 'record without end marker') : { kind: 'none' };
+        return wasOpen ? err('field_count', 'record without end marker') : PARSE_NONE;
       }
-      if (line.startsWith('Attaching ')) return { kind: 'none' };
+      if (line.startsWith('Attaching ')) return PARSE_NONE;
       const lost = LOST_RE.exec(line);
       if (lost) return { kind: 'lost', count: Number(lost[1]) };
       return err('unknown_tag', `unexpected line: ${line.slice(0, 40)}`);
     },
     flush(): ParseResult {
       aborted = false;
-      if (open === undefined) return { kind: 'none' };
+      if (open === undefined) return PARSE_NONE;
       const ev = close(open);
       open = undefined;
       return { kind: 'event', event: ev };

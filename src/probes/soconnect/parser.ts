@@ -5,7 +5,7 @@
  *   connect nsecs pid tid cgroup comm af saddr sport daddr dport errno latency_ns nonblocking
  */
 import type { SoConnectEvent } from '../../core/event.js';
-import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
+import { PARSE_NONE, type Clock, type ParseResult, type ProbeParser } from '../../core/parser.js';
 import { errnoName } from '../../core/decode.js';
 import { ConnLineReader, parseError } from '../conn-line.js';
 
@@ -50,7 +50,7 @@ class SoConnectParser implements ProbeParser {
   }
 
   flush(): ParseResult {
-    return { kind: 'none' };
+    return PARSE_NONE;
   }
 }
 

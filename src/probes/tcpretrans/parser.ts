@@ -7,7 +7,7 @@
  * Both become a TcpRetransEvent; state is the kernel TCP state number.
  */
 import type { TcpRetransEvent } from '../../core/event.js';
-import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
+import { PARSE_NONE, type Clock, type ParseResult, type ProbeParser } from '../../core/parser.js';
 import { tcpStateName } from '../../core/decode.js';
 import { ConnLineReader, parseError } from '../conn-line.js';
 
@@ -49,7 +49,7 @@ class TcpRetransParser implements ProbeParser {
   }
 
   flush(): ParseResult {
-    return { kind: 'none' };
+    return PARSE_NONE;
   }
 }
 

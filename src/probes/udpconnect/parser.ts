@@ -5,7 +5,7 @@
  *   udpconnect nsecs pid tid cgroup comm af saddr sport daddr dport errno latency_ns
  */
 import type { UdpConnectEvent } from '../../core/event.js';
-import type { Clock, ParseResult, ProbeParser } from '../../core/parser.js';
+import { PARSE_NONE, type Clock, type ParseResult, type ProbeParser } from '../../core/parser.js';
 import { errnoName } from '../../core/decode.js';
 import { ConnLineReader, parseError } from '../conn-line.js';
 
@@ -46,7 +46,7 @@ class UdpConnectParser implements ProbeParser {
   }
 
   flush(): ParseResult {
-    return { kind: 'none' };
+    return PARSE_NONE;
   }
 }
 
