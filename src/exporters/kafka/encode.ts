@@ -7,6 +7,7 @@ import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
 import type { KafkaRecord } from './client.js';
 import { topicFor, type KafkaConfig } from './config.js';
 import { encodeOtlpProto, toOtlpLogsRequest } from './otlp.js';
+import { keyByteLength } from './wire/record-batch.js';
 
 export const HEADER_EVENT_TYPE = 'netspan.event.type';
 export const HEADER_SCHEMA_VERSION = 'netspan.schema.version';
@@ -166,5 +167,5 @@ export function recordSize(r: KafkaRecord): number {
 
 /** recordSize(toRecord(e, cfg)) for a record just made by toRecord (headers known from its type). */
 export function encodedRecordSize(e: NetEvent, r: KafkaRecord, cfg: EncodeOptions): number {
-  return r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 32 + typeConst(e.type, cfg).headerBytes;
+  return r.value.length + (r.key === null ? 0 : keyByteLength(r.key)) + 32 + typeConst(e.type, cfg).headerBytes;
 }

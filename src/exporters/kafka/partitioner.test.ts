@@ -33,6 +33,12 @@ test('string keys hash like kafkajs (UTF-8, long keys too)', () => {
     'x'.repeat(5000),
     '',
   ];
+  // every length (whole words and 1-3 byte tails), ASCII and with one non-ASCII character anywhere
+  for (let len = 0; len < 40; len++) {
+    const ascii = Array.from({ length: len }, (_, i) => String.fromCharCode(32 + ((i * 37 + len) % 95))).join('');
+    keys.push(ascii);
+    for (let at = 0; at < len; at++) keys.push(ascii.slice(0, at) + (at % 2 ? 'é' : '\u0080') + ascii.slice(at + 1));
+  }
   for (const k of keys) assert.equal(murmur2Key(k), kafkajsMurmur2(k), k.slice(0, 40));
 });
 

@@ -44,8 +44,59 @@ const scratch = Buffer.allocUnsafe(4096);
 export function murmur2Key(key: Buffer | string): number {
   if (Buffer.isBuffer(key)) return murmur2(key);
   const s = String(key);
+  const ascii = murmur2Ascii(s);
+  if (ascii !== undefined) return ascii;
   if (s.length * 3 <= scratch.length) return murmur2(scratch, scratch.write(s, 0, 'utf8'));
   return murmur2(Buffer.from(s, 'utf8'));
+}
+
+/**
+ * murmur2 of an ASCII string's bytes (its UTF-8 is its char codes) read from
+ * the string, without encoding it first; undefined when it is not ASCII.
+ * netspan's keys (addresses and ports, pod uids) always are.
+ */
+function murmur2Ascii(s: string): number | undefined {
+  const len = s.length;
+  let h = SEED ^ len;
+  const len4 = len >>> 2;
+  let or = 0;
+  for (let i = 0; i < len4; i++) {
+    const i4 = i << 2;
+    const c0 = s.charCodeAt(i4);
+    const c1 = s.charCodeAt(i4 + 1);
+    const c2 = s.charCodeAt(i4 + 2);
+    const c3 = s.charCodeAt(i4 + 3);
+    or |= c0 | c1 | c2 | c3;
+    let k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M);
+    h ^= k;
+  }
+  const tail = len & ~3;
+  const rest = len & 3;
+  if (rest === 3) {
+    const c = s.charCodeAt(tail + 2);
+    or |= c;
+    h ^= c << 16;
+  }
+  if (rest >= 2) {
+    const c = s.charCodeAt(tail + 1);
+    or |= c;
+    h ^= c << 8;
+  }
+  if (rest >= 1) {
+    const c = s.charCodeAt(tail);
+    or |= c;
+    h ^= c;
+    h = Math.imul(h, M);
+  }
+  if (or >= 0x80) return undefined;
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
 }
 
 interface PartitionMetadata {

@@ -29,6 +29,7 @@ const HEADER_AFTER_CRC = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
 
 /** Encoded headers (count varint + pairs) per headers object: the exporter shares one frozen object per event type. */
 const headerCache = new WeakMap<object, Buffer>();
+const EMPTY: Buffer = Buffer.alloc(0);
 
 export function encodeHeaders(headers: Readonly<Record<string, string>>): Buffer {
   let b = headerCache.get(headers);
@@ -47,13 +48,28 @@ export function encodeHeaders(headers: Readonly<Record<string, string>>): Buffer
   return b;
 }
 
+/** UTF-8 length of a key: its length when it is ASCII (netspan's keys are), counted without a native call. */
+export function keyByteLength(key: string): number {
+  const len = key.length;
+  if (len > 256) return Buffer.byteLength(key, 'utf8');
+  for (let i = 0; i < len; i++) if (key.charCodeAt(i) >= 0x80) return Buffer.byteLength(key, 'utf8');
+  return len;
+}
+
 /** Writes the records of one batch (without the count). Timestamps are relative to baseTimestamp. */
 function writeRecords(w: ByteWriter, records: readonly KafkaRecord[], baseTimestamp: number): void {
+  // records of one batch mostly share their headers object (one per event type): encoded once per run
+  let lastHeaders: KafkaRecord['headers'] | undefined;
+  let headers = EMPTY;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const tsDelta = r.timestampMs - baseTimestamp;
-    const keyLen = r.key === null ? -1 : Buffer.byteLength(r.key, 'utf8');
-    const headers = encodeHeaders(r.headers);
+    const key = r.key;
+    const keyLen = key === null ? -1 : keyByteLength(key);
+    if (r.headers !== lastHeaders) {
+      lastHeaders = r.headers;
+      headers = encodeHeaders(r.headers);
+    }
     // body = attributes + timestampDelta + offsetDelta + key + value + headers
     const tsSize = tsDelta >= 0 && tsDelta < 0x3fffffff ? varintSize(tsDelta) : varlongSize(tsDelta);
     const body =
@@ -71,7 +87,15 @@ function writeRecords(w: ByteWriter, records: readonly KafkaRecord[], baseTimest
     w.varlong(tsDelta);
     w.varint(i);
     w.varint(keyLen);
-    if (r.key !== null) w.pos += w.buf.write(r.key, w.pos, 'utf8');
+    if (key !== null) {
+      if (keyLen === key.length) {
+        // ASCII: the char codes are the bytes
+        const buf = w.buf;
+        let p = w.pos;
+        for (let k = 0; k < keyLen; k++) buf[p++] = key.charCodeAt(k);
+        w.pos = p;
+      } else w.pos += w.buf.write(key, w.pos, 'utf8');
+    }
     w.varint(r.value.length);
     w.raw(r.value);
     w.raw(headers);

@@ -148,6 +148,8 @@ const RECORDS: KafkaRecord[] = [
   },
   { topic: 't', key: null, value: Buffer.from('ünïcødé ✓'), headers: HEADERS, timestampMs: 1_763_000_000_123 },
   { topic: 't', key: 'k'.repeat(300), value: Buffer.alloc(0), headers: { h: '' }, timestampMs: 1_763_000_100_000 },
+  // a key that is not ASCII (written as UTF-8), after one that is, with the same headers object again
+  { topic: 't', key: 'pöd-ü', value: Buffer.from('v'), headers: HEADERS, timestampMs: 1_763_000_000_124 },
 ];
 
 for (const compression of ['none', 'gzip'] as const) {
@@ -162,11 +164,11 @@ for (const compression of ['none', 'gzip'] as const) {
     assert.equal(d.magic, 2);
     assert.ok(d.crcOk, 'crc');
     assert.equal(d.attributes, compression === 'gzip' ? 1 : 0);
-    assert.equal(d.lastOffsetDelta, 2);
+    assert.equal(d.lastOffsetDelta, 3);
     assert.equal(d.baseTimestamp, 1_763_000_000_123n, 'the earliest timestamp is the base');
     assert.equal(d.maxTimestamp, 1_763_000_100_000n);
     assert.equal(d.producerId, -1n);
-    assert.equal(d.count, 3);
+    assert.equal(d.count, 4);
     assert.deepEqual(d.records, [
       {
         tsDelta: 377,
@@ -189,6 +191,16 @@ for (const compression of ['none', 'gzip'] as const) {
         ],
       },
       { tsDelta: 99_877, offsetDelta: 2, key: 'k'.repeat(300), value: '', headers: [['h', '']] },
+      {
+        tsDelta: 1,
+        offsetDelta: 3,
+        key: 'pöd-ü',
+        value: 'v',
+        headers: [
+          ['netspan.event.type', 'soconnect'],
+          ['content-type', 'application/json'],
+        ],
+      },
     ]);
   });
 }
