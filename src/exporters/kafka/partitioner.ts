@@ -17,12 +17,7 @@ export function murmur2(data: Uint8Array, len = data.length): number {
   const len4 = len >>> 2;
   for (let i = 0; i < len4; i++) {
     const i4 = i << 2;
-    let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24);
-    k = Math.imul(k, M);
-    k ^= k >>> 24;
-    k = Math.imul(k, M);
-    h = Math.imul(h, M);
-    h ^= k;
+    h = mixWord(h, data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24));
   }
   const tail = len & ~3;
   const rest = len & 3;
@@ -32,7 +27,19 @@ export function murmur2(data: Uint8Array, len = data.length): number {
     h ^= data[tail]!;
     h = Math.imul(h, M);
   }
-  h ^= h >>> 13;
+  return finalMix(h);
+}
+
+/** One 4-byte word k into the hash h. */
+function mixWord(h: number, word: number): number {
+  let k = Math.imul(word, M);
+  k ^= k >>> 24;
+  k = Math.imul(k, M);
+  return Math.imul(h, M) ^ k;
+}
+
+function finalMix(hash: number): number {
+  let h = hash ^ (hash >>> 13);
   h = Math.imul(h, M);
   h ^= h >>> 15;
   return h | 0;
@@ -67,12 +74,7 @@ function murmur2Ascii(s: string): number | undefined {
     const c2 = s.charCodeAt(i4 + 2);
     const c3 = s.charCodeAt(i4 + 3);
     or |= c0 | c1 | c2 | c3;
-    let k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-    k = Math.imul(k, M);
-    k ^= k >>> 24;
-    k = Math.imul(k, M);
-    h = Math.imul(h, M);
-    h ^= k;
+    h = mixWord(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
   const tail = len & ~3;
   const rest = len & 3;
@@ -93,10 +95,7 @@ function murmur2Ascii(s: string): number | undefined {
     h = Math.imul(h, M);
   }
   if (or >= 0x80) return undefined;
-  h ^= h >>> 13;
-  h = Math.imul(h, M);
-  h ^= h >>> 15;
-  return h | 0;
+  return finalMix(h);
 }
 
 interface PartitionMetadata {
