@@ -106,10 +106,6 @@ export class BatchQueue {
     return this.cfg.max_queue_size;
   }
 
-  freeSpace(): number {
-    return this.stopped ? Infinity : this.cfg.max_queue_size - this.size();
-  }
-
   get maxBatchSize(): number {
     return this.cfg.max_batch_size;
   }
