@@ -64,8 +64,8 @@ export class Service implements EventSink {
   constructor(private readonly deps: ServiceDeps) {
     this.config = deps.config;
     this.current = buildGraph(deps, deps.config);
-    // Held events are at most a quarter of the smallest queue: replay's budget (half the free space,
-    // waiting until a queue is below half full) then always has room for them.
+    // Held events are at most a quarter of the smallest queue (and at most half of replay's back-log,
+    // see replayBacklog), so replay's budget always has room for them.
     this.reorder = new Reorderer(
       () => this.current,
       deps.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS,
