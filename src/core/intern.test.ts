@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DerivedInterner, Interner } from './intern.js';
+import { Interner } from './intern.js';
 
 void test('Interner: same value back for slices of any line, at most max values held', () => {
   const t = new Interner(100);
@@ -15,12 +15,12 @@ void test('Interner: same value back for slices of any line, at most max values 
   assert.equal(t.get('short'), 'short');
 });
 
-void test('DerivedInterner: the derived value per raw text, derived once, at most max held', () => {
+void test('Interner with derive: the derived value per raw text, derived once, at most max held', () => {
   let calls = 0;
-  const t = new DerivedInterner((s) => {
+  const t = new Interner(50, (s) => {
     calls++;
     return s.trim();
-  }, 50);
+  });
   const chunk = 'xx\n        ip_rcv_core+4096\n        ip_rcv_core+4096\n';
   const a = t.get(chunk.slice(3, 27));
   const b = t.get(chunk.slice(28, 52));

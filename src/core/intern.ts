@@ -11,34 +11,14 @@
 export class Interner {
   private table = new Map<string, string>();
 
-  constructor(private readonly max = 4096) {}
-
-  get size(): number {
-    return this.table.size;
-  }
-
-  get(text: string): string {
-    const s = this.table.get(text);
-    if (s !== undefined) return s;
-    if (this.table.size >= this.max) this.table = new Map();
-    // a flat copy: the table must not keep the line it was sliced from
-    const own = flat(text);
-    this.table.set(own, own);
-    return own;
-  }
-}
-
-/**
- * Canonical strings of a transform of the text (a trimmed line), looked up by
- * the raw text: the transform runs, and allocates, once per distinct value.
- * Bounded like Interner; keys and values are flat copies.
- */
-export class DerivedInterner {
-  private table = new Map<string, string>();
-
+  /**
+   * `derive`: intern a transform of the text instead (a trimmed line), still
+   * looked up by the raw text, so the transform runs, and allocates, once per
+   * distinct value.
+   */
   constructor(
-    private readonly derive: (text: string) => string,
     private readonly max = 4096,
+    private readonly derive?: (text: string) => string,
   ) {}
 
   get size(): number {
@@ -49,8 +29,10 @@ export class DerivedInterner {
     const s = this.table.get(text);
     if (s !== undefined) return s;
     if (this.table.size >= this.max) this.table = new Map();
-    const value = flat(this.derive(text));
-    this.table.set(flat(text), value);
+    // flat copies: the table must not keep the line it was sliced from
+    const key = flat(text);
+    const value = this.derive === undefined ? key : flat(this.derive(text));
+    this.table.set(key, value);
     return value;
   }
 }

@@ -153,15 +153,9 @@ export function resourceAttributes(e: NetEvent): Attrs {
 
 /** Resource attributes and record attributes of an event (probe fields + enrichment). */
 export function splitAttributes(e: NetEvent): { resource: Attrs; record: Attrs } {
-  const record = eventAttributes(e);
-  const resource: Attrs = {};
-  if (e.attributes) {
-    for (const [k, v] of Object.entries(e.attributes)) {
-      if (RESOURCE_KEYS.has(k)) resource[k] = v;
-      else record[k] = v;
-    }
-  }
-  return { resource, record };
+  const record = new ObjectSink();
+  forEachRecordAttribute(e, record);
+  return { resource: e.attributes === undefined ? {} : resourceAttributes(e), record: record.a };
 }
 
 /** Stable key of a resource (for grouping records per pod/node in one export). */

@@ -421,17 +421,8 @@ export class ProtoWriter extends GrowableBuffer {
    */
   digitsKv(fieldTag: number, key: KeyPrefix, head: ConstBytes, digits: number, last: number): void {
     const len = head.length + 9 + (last < 0 ? 0 : 1);
-    const av = 1 + varintSize(len) + len;
-    const kvLen = key.length + varintSize(av) + av;
-    this.ensure(kvLen + 16);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = fieldTag;
-    p = putVarint32(buf, p, kvLen);
-    p = this.putKey(p, key);
-    p = putVarint32(buf, p, av);
-    buf[p++] = ANY_STRING;
-    p = putVarint32(buf, p, len);
+    let p = this.stringHead(fieldTag, key, len);
+    const buf = this.buf; // (after stringHead: it may have grown the buffer)
     p = this.putKey(p, head);
     let d = digits;
     for (let i = p + 8; i >= p; i--) {
@@ -450,6 +441,26 @@ export class ProtoWriter extends GrowableBuffer {
     this.view.setUint32(this.pos, low, true);
     this.view.setUint32(this.pos + 4, high, true);
     this.pos += 8;
+  }
+
+  /**
+   * Makes room for a string KeyValue whose value is `len` bytes and writes
+   * everything before those bytes (tag, lengths, key, AnyValue.string_value
+   * tag and length); returns where the bytes go. `pos` is not moved: the
+   * caller sets it once the value is written.
+   */
+  private stringHead(fieldTag: number, key: KeyPrefix, len: number): number {
+    const av = 1 + varintSize(len) + len;
+    const kvLen = key.length + varintSize(av) + av;
+    this.ensure(kvLen + 16);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = fieldTag;
+    p = putVarint32(buf, p, kvLen);
+    p = this.putKey(p, key);
+    p = putVarint32(buf, p, av);
+    buf[p++] = ANY_STRING;
+    return putVarint32(buf, p, len);
   }
 
   /** kv() of an integer in [0, 2^32): AnyValue.int_value. */
@@ -484,19 +495,8 @@ export class ProtoWriter extends GrowableBuffer {
 
   /** kv() of a string: AnyValue.string_value. False (nothing written) when `s` is not ASCII. */
   private stringKv(fieldTag: number, key: KeyPrefix, s: string): boolean {
-    const len = s.length;
-    const av = 1 + varintSize(len) + len;
-    const kvLen = key.length + varintSize(av) + av;
-    this.ensure(kvLen + 16);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = fieldTag;
-    p = putVarint32(buf, p, kvLen);
-    p = this.putKey(p, key);
-    p = putVarint32(buf, p, av);
-    buf[p++] = ANY_STRING;
-    p = putVarint32(buf, p, len);
-    p = putAscii(buf, p, s);
+    let p = this.stringHead(fieldTag, key, s.length);
+    p = putAscii(this.buf, p, s);
     if (p < 0) return false;
     this.pos = p;
     return true;

@@ -19,7 +19,7 @@ import type { SkbDropEvent } from '../../core/event.js';
 import { MAX_LINE_LENGTH, PARSE_NONE } from '../../core/parser.js';
 import type { Clock, ParseErrorType, ParseResult, ProbeParser } from '../../core/parser.js';
 import { TabFields } from '../../core/fields.js';
-import { DerivedInterner, Interner } from '../../core/intern.js';
+import { Interner } from '../../core/intern.js';
 import { decodeHexEscaped, formatIPv4, formatIPv6 } from '../gethostlatency/inet.js';
 import { dropReasonName } from './reasons.js';
 
@@ -97,7 +97,7 @@ export function createSkbDropParser(clock: Clock, reasons: ReadonlyMap<number, s
   // comms, stack frames and drop locations repeat: one string per value (see Interner)
   const names = new Interner(8192);
   // stack frame lines, looked up as read (indented): trimmed once per distinct frame
-  const frames = new DerivedInterner((line) => line.trim(), 8192);
+  const frames = new Interner(8192, (line) => line.trim());
 
   const header = (): Open | ParseResult => {
     if (f.count !== 13) return err('field_count', `D record with ${f.count} fields`);
