@@ -421,8 +421,8 @@ export class ProtoWriter extends GrowableBuffer {
    */
   digitsKv(fieldTag: number, key: KeyPrefix, head: ConstBytes, digits: number, last: number): void {
     const len = head.length + 9 + (last < 0 ? 0 : 1);
-    let p = this.stringHead(fieldTag, key, len);
-    const buf = this.buf; // (after stringHead: it may have grown the buffer)
+    let p = this.lenValueHead(fieldTag, key, ANY_STRING, len);
+    const buf = this.buf; // (after lenValueHead: it may have grown the buffer)
     p = this.putKey(p, head);
     let d = digits;
     for (let i = p + 8; i >= p; i--) {
@@ -444,12 +444,13 @@ export class ProtoWriter extends GrowableBuffer {
   }
 
   /**
-   * Makes room for a string KeyValue whose value is `len` bytes and writes
-   * everything before those bytes (tag, lengths, key, AnyValue.string_value
+   * Makes room for a KeyValue whose AnyValue is a length-delimited field
+   * `anyTag` (string_value, array_value) of `len` bytes, and writes
+   * everything before those bytes (tag, lengths, key, the AnyValue field's
    * tag and length); returns where the bytes go. `pos` is not moved: the
    * caller sets it once the value is written.
    */
-  private stringHead(fieldTag: number, key: KeyPrefix, len: number): number {
+  private lenValueHead(fieldTag: number, key: KeyPrefix, anyTag: number, len: number): number {
     const av = 1 + varintSize(len) + len;
     const kvLen = key.length + varintSize(av) + av;
     this.ensure(kvLen + 16);
@@ -459,7 +460,7 @@ export class ProtoWriter extends GrowableBuffer {
     p = putVarint32(buf, p, kvLen);
     p = this.putKey(p, key);
     p = putVarint32(buf, p, av);
-    buf[p++] = ANY_STRING;
+    buf[p++] = anyTag;
     return putVarint32(buf, p, len);
   }
 
@@ -495,7 +496,7 @@ export class ProtoWriter extends GrowableBuffer {
 
   /** kv() of a string: AnyValue.string_value. False (nothing written) when `s` is not ASCII. */
   private stringKv(fieldTag: number, key: KeyPrefix, s: string): boolean {
-    let p = this.stringHead(fieldTag, key, s.length);
+    let p = this.lenValueHead(fieldTag, key, ANY_STRING, s.length);
     p = putAscii(this.buf, p, s);
     if (p < 0) return false;
     this.pos = p;
@@ -511,17 +512,8 @@ export class ProtoWriter extends GrowableBuffer {
       const av = 1 + varintSize(s.length) + s.length;
       arr += 1 + varintSize(av) + av;
     }
-    const av = 1 + varintSize(arr) + arr;
-    const kvLen = key.length + varintSize(av) + av;
-    this.ensure(kvLen + 16);
+    let p = this.lenValueHead(fieldTag, key, ANY_ARRAY, arr);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = fieldTag;
-    p = putVarint32(buf, p, kvLen);
-    p = this.putKey(p, key);
-    p = putVarint32(buf, p, av);
-    buf[p++] = ANY_ARRAY;
-    p = putVarint32(buf, p, arr);
     for (let i = 0; i < a.length; i++) {
       const s = a[i] as string;
       buf[p++] = FIELD1_LEN;
