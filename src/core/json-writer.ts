@@ -10,6 +10,7 @@
  * schemas do not allow them). Constant parts are pre-encoded byte arrays.
  */
 import { SCHEMA_VERSION, type NetEvent, type SkbDropEvent } from './event.js';
+import { isUint31, putUint31 } from './decimal.js';
 import { GrowableBuffer } from './growable-buffer.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -96,19 +97,9 @@ export class JsonWriter extends GrowableBuffer {
 
   /** A JSON number as JSON.stringify writes it (non-finite → null). */
   num(x: number): void {
-    if (x >= 0 && x < 0x80000000 && (x | 0) === x) {
+    if (isUint31(x)) {
       this.ensure(10);
-      const buf = this.buf;
-      let len = 1;
-      for (let t = x; t >= 10; t = (t / 10) | 0) len++;
-      let p = this.pos + len;
-      this.pos = p;
-      let v = x;
-      do {
-        const q = (v / 10) | 0;
-        buf[--p] = 48 + v - q * 10;
-        v = q;
-      } while (v > 0);
+      this.pos = putUint31(this.buf, this.pos, x);
       return;
     }
     if (!Number.isFinite(x)) this.raw(K.null);
@@ -263,6 +254,26 @@ export class JsonWriter extends GrowableBuffer {
     }
     this.ensure(1);
     this.buf[this.pos++] = 0x7d; // }
+  }
+
+  /**
+   * event() written into another buffer at its `pos` (the Kafka exporter's
+   * record buffers), with this writer's caches. If it throws, `target` is as
+   * it was.
+   */
+  eventInto(target: GrowableBuffer, e: NetEvent): void {
+    const buf = this.buf;
+    const pos = this.pos;
+    this.buf = target.buf;
+    this.pos = target.pos;
+    try {
+      this.event(e);
+      target.buf = this.buf;
+      target.pos = this.pos;
+    } finally {
+      this.buf = buf;
+      this.pos = pos;
+    }
   }
 
   /** `{"type":…,"schema_version":…,"time":…` up to cgroup_id. */

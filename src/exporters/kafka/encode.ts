@@ -2,12 +2,14 @@
  * Event → Kafka record (topic, key, headers, value). Pure functions; the
  * client never sees a NetEvent.
  */
+import { isUint31, putUint31 } from '../../core/decimal.js';
+import type { GrowableBuffer } from '../../core/growable-buffer.js';
 import { JsonWriter } from '../../core/json-writer.js';
 import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
 import type { KafkaRecord } from './client.js';
 import { topicFor, type KafkaConfig } from './config.js';
 import { encodeOtlpProto, toOtlpLogsRequest } from './otlp.js';
-import { keyByteLength } from './wire/record-batch.js';
+import { encodeHeaders, keyByteLength } from './wire/record-batch.js';
 
 export const HEADER_EVENT_TYPE = 'netspan.event.type';
 export const HEADER_SCHEMA_VERSION = 'netspan.schema.version';
@@ -66,6 +68,87 @@ export function recordKey(e: NetEvent, mode: KafkaConfig['key']): string | null 
 }
 
 /**
+ * recordKey()'s UTF-8 bytes written at the start of `w` (growing it),
+ * without making the string: returns their length, or -1 for no key.
+ */
+export function keyInto(e: NetEvent, mode: KafkaConfig['key'], w: GrowableBuffer): number {
+  switch (mode) {
+    case 'none':
+      return -1;
+    case 'pod_uid':
+      return podOrPidInto(e, w);
+    case '4tuple':
+      switch (e.type) {
+        case 'soconnect':
+        case 'udpconnect':
+        case 'tcpretrans':
+          return fourTupleInto(e.saddr, e.sport, e.daddr, e.dport, w);
+        case 'skbdrop':
+          if (e.saddr !== undefined && e.daddr !== undefined)
+            return fourTupleInto(e.saddr, e.sport ?? 0, e.daddr, e.dport ?? 0, w);
+          return podOrPidInto(e, w);
+        case 'gethostlatency':
+          return podOrPidInto(e, w);
+      }
+  }
+}
+
+function podOrPidInto(e: NetEvent, w: GrowableBuffer): number {
+  const uid = e.attributes?.['k8s.pod.uid'];
+  if (typeof uid === 'string' && uid !== '') return utf8Into(uid, w);
+  w.pos = 0;
+  w.ensure(32);
+  const p = asciiAt(w.buf, 0, 'pid:');
+  return digitsAt(w.buf, p, e.pid);
+}
+
+/** fourTuple()'s bytes; any non-ASCII address is written through the string. */
+function fourTupleInto(saddr: string, sport: number, daddr: string, dport: number, w: GrowableBuffer): number {
+  w.pos = 0;
+  w.ensure(2 * (saddr.length + daddr.length) + 64);
+  const buf = w.buf;
+  const sFirst = saddr < daddr || (saddr === daddr && sport <= dport);
+  let p = sFirst ? endpointAt(buf, 0, saddr, sport) : endpointAt(buf, 0, daddr, dport);
+  if (p >= 0) buf[p++] = 0x2d; // -
+  if (p >= 0) p = sFirst ? endpointAt(buf, p, daddr, dport) : endpointAt(buf, p, saddr, sport);
+  return p >= 0 ? p : utf8Into(fourTuple(saddr, sport, daddr, dport), w);
+}
+
+/** `addr:port` (IPv6 in brackets) at p; -1 when addr is not ASCII. */
+function endpointAt(buf: Buffer, at: number, addr: string, port: number): number {
+  let p = at;
+  const v6 = addr.includes(':');
+  if (v6) buf[p++] = 0x5b; // [
+  p = asciiAt(buf, p, addr);
+  if (p < 0) return -1;
+  if (v6) buf[p++] = 0x5d; // ]
+  buf[p++] = 0x3a; // :
+  return digitsAt(buf, p, port);
+}
+
+/** An ASCII string's bytes at p; -1 when it is not ASCII. */
+function asciiAt(buf: Buffer, at: number, s: string): number {
+  let p = at;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[p++] = c;
+  }
+  return p;
+}
+
+/** The decimal digits of a number as String() writes it, at p. */
+function digitsAt(buf: Buffer, at: number, n: number): number {
+  return isUint31(n) ? putUint31(buf, at, n) : at + buf.write(String(n), at, 'latin1');
+}
+
+function utf8Into(s: string, w: GrowableBuffer): number {
+  w.pos = 0;
+  w.ensure(s.length * 3);
+  return w.buf.write(s, 0, 'utf8');
+}
+
+/**
  * `json`: a writer of the whole batch, when the caller has one: the value is
  * written into it (no string, no Buffer per record) and is a view of its bytes.
  */
@@ -104,16 +187,19 @@ export interface EncodeOptions {
 }
 
 /** Topic and headers per event type and encoding: built once, shared (frozen) by every record. */
-interface TypeConst {
+export interface TypeConst {
   topic: string;
   headers: Readonly<Record<string, string>>;
+  /** The headers as a record carries them (count and pairs). */
+  headerBuf: Buffer;
+  /** What the headers count against max_message_bytes. */
   headerBytes: number;
   template: string;
   encoding: Encoding;
 }
 const typeConsts = new WeakMap<EncodeOptions, Map<string, TypeConst>>();
 
-function typeConst(type: NetEvent['type'], cfg: EncodeOptions): TypeConst {
+export function typeConst(type: NetEvent['type'], cfg: EncodeOptions): TypeConst {
   let byType = typeConsts.get(cfg);
   if (byType === undefined) typeConsts.set(cfg, (byType = new Map<string, TypeConst>()));
   // the options object may be reused with other values (tests): check what the cached entry was built from
@@ -127,6 +213,7 @@ function typeConst(type: NetEvent['type'], cfg: EncodeOptions): TypeConst {
     c = {
       topic: topicFor(cfg.topic, type),
       headers,
+      headerBuf: encodeHeaders(headers),
       headerBytes: headersSize(headers),
       template: cfg.topic,
       encoding: cfg.encoding,

@@ -42,9 +42,21 @@ import {
   type ProducerClientOptions,
 } from './client.js';
 import type { KafkaConfig } from './config.js';
-import { encodedRecordSize, toRecord, wallClockNanos } from './encode.js';
+import {
+  encodedRecordSize,
+  encodeValue,
+  keyInto,
+  toRecord,
+  typeConst,
+  wallClockNanos,
+  type TypeConst,
+} from './encode.js';
 import { JsonWriter } from '../../core/json-writer.js';
+import { ByteWriter } from './wire/bytes.js';
+import { ProduceBatch } from './wire/produce-batch.js';
 import { NetspanProducer } from './wire/producer.js';
+import { errorKind, errorName } from './wire/protocol.js';
+import type { PartitionRecords } from './wire/record-batch.js';
 
 /** `client: auto` takes netspan's own producer unless a setting needs kafkajs (TLS, SASL, idempotence). */
 export function clientFactoryFor(
@@ -75,8 +87,12 @@ export class KafkaExporter implements Exporter {
   private wake: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<unknown> | undefined;
-  /** The JSON values' buffer (see exportNow). */
+  /** The JSON values' buffer (see exportRecords); exportDirect writes into the records' buffers with it. */
   private json: JsonWriter | undefined;
+  /** exportDirect's records, per topic and partition, kept for the next export. */
+  private produceBatch: ProduceBatch | undefined;
+  /** exportDirect's key bytes. */
+  private keyBuf: ByteWriter | undefined;
   /** JSON bytes per event of the last batch (sizes the next batch's buffer). */
   private jsonBytesPerEvent = 512;
   private lastError = 'not connected yet';
@@ -258,7 +274,175 @@ export class KafkaExporter implements Exporter {
     }
   }
 
-  private async exportNow(batch: readonly NetEvent[]): Promise<ExportResult> {
+  private exportNow(batch: readonly NetEvent[]): Promise<ExportResult> {
+    const client = this.client;
+    if (this.connected && client instanceof NetspanProducer) return this.exportDirect(batch, client);
+    return this.exportRecords(batch);
+  }
+
+  /**
+   * Through netspan's producer: each event's record is written straight into
+   * its partition's buffer (key bytes, then the value in place), and the
+   * buffers go out as produce requests of at most max_batch_bytes.
+   */
+  private async exportDirect(batch: readonly NetEvent[], client: NetspanProducer): Promise<ExportResult> {
+    const pb = (this.produceBatch ??= new ProduceBatch());
+    pb.reset();
+    const types = this.typesOf(batch);
+    let unready: Map<string, number>;
+    try {
+      unready = await client.prepare(
+        pb,
+        types.map((t) => t.topic),
+      );
+    } catch (e) {
+      return this.sendError(e, client, [], batch, 0, 0, []);
+    }
+    const problems: string[] = [];
+    for (const [topic, code] of unready) {
+      const text = `${errorName(code)} for topic ${topic} (from the cluster metadata)`;
+      if (errorKind(code) === 'transient') {
+        this.countEvents(batch, 0, 'retried');
+        return { code: 'retryable', error: text };
+      }
+      if (problems.length < 3) problems.push(text);
+    }
+    const json = this.cfg.encoding === 'json' ? (this.json ??= new JsonWriter(64)) : undefined;
+    const key = (this.keyBuf ??= new ByteWriter(256));
+    const max = this.cfg.max_message_bytes;
+    let delivered = 0;
+    let unsendable = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      const t = typeConst(e.type, this.cfg);
+      if (unready.has(t.topic)) {
+        unsendable++;
+        this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'failed' });
+        continue;
+      }
+      const keyLen = keyInto(e, this.cfg.key, key);
+      const part = pb.topic(t.topic).partitionFor(key.buf, keyLen);
+      const ts = Number(e.timeUnixNano / 1_000_000n);
+      const start = part.begin(ts, key.buf, keyLen);
+      const valueAt = part.w.pos;
+      try {
+        if (json !== undefined) json.eventInto(part.w, e);
+        else part.w.raw(encodeValue(e, this.cfg.encoding, this.cfg.otlp_body, wallClockNanos));
+      } catch (err) {
+        part.abandon(start);
+        unsendable++;
+        this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'dropped' });
+        if (problems.length < 3) problems.push(`cannot encode a ${e.type} event: ${this.message(err)}`);
+        continue;
+      }
+      const size = part.w.pos - valueAt + (keyLen > 0 ? keyLen : 0) + 32 + t.headerBytes;
+      if (size > max) {
+        part.abandon(start);
+        unsendable++;
+        this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'dropped' });
+        if (problems.length < 3)
+          problems.push(`a ${e.type} record of ${size} bytes for topic ${t.topic} exceeds max_message_bytes=${max}`);
+        continue;
+      }
+      if (pb.bytes > 0 && pb.bytes + size > this.cfg.max_batch_bytes) {
+        // a full request: send the records before this one, then write it again into the emptied batch
+        part.abandon(start);
+        const parts = pb.filled();
+        try {
+          await client.sendBatch(pb);
+        } catch (err) {
+          return this.sendError(err, client, parts, batch, i, delivered, problems);
+        }
+        delivered += this.countParts(parts, 'sent');
+        pb.reset();
+        i--;
+        continue;
+      }
+      part.end(start, ts, t.headerBuf);
+      pb.bytes += size;
+    }
+    const parts = pb.filled();
+    if (parts.length > 0) {
+      try {
+        await client.sendBatch(pb);
+      } catch (err) {
+        return this.sendError(err, client, parts, batch, batch.length, delivered, problems);
+      }
+      delivered += this.countParts(parts, 'sent');
+    }
+    if (unsendable > 0) {
+      return {
+        code: 'failure',
+        error: `${unsendable} of ${batch.length} records not sent: ${problems.join('; ')}; the other ${delivered} were delivered`,
+        delivered,
+      };
+    }
+    return { code: 'success' };
+  }
+
+  /** The distinct event types' constants of a batch (a handful). */
+  private typesOf(batch: readonly NetEvent[]): TypeConst[] {
+    const out: TypeConst[] = [];
+    let last: NetEvent['type'] | undefined;
+    for (const e of batch) {
+      if (e.type === last) continue;
+      last = e.type;
+      const t = typeConst(e.type, this.cfg);
+      if (!out.includes(t)) out.push(t);
+    }
+    return out;
+  }
+
+  /**
+   * A send that threw: the records in `parts` and the events from `from` on
+   * are counted retried (transient) or failed, and the outcome returned.
+   */
+  private sendError(
+    e: unknown,
+    client: ProducerClient,
+    parts: readonly PartitionRecords[],
+    batch: readonly NetEvent[],
+    from: number,
+    delivered: number,
+    problems: readonly string[],
+  ): ExportResult {
+    const err = e instanceof KafkaSendError ? e : new KafkaSendError('transient', this.message(e));
+    const msg = redact(err.message, this.secrets);
+    if (err.connectionLost) this.lostConnection(client, msg);
+    const outcome = err.kind === 'transient' ? 'retried' : 'failed';
+    this.countParts(parts, outcome);
+    this.countEvents(batch, from, outcome);
+    if (err.kind === 'transient') return { code: 'retryable', error: msg };
+    return {
+      code: 'failure',
+      error: `${problems.length ? problems.join('; ') + '; ' : ''}${msg}`,
+      ...(delivered > 0 ? { delivered } : {}),
+    };
+  }
+
+  /** Counts the records of these partitions per topic; returns how many. */
+  private countParts(parts: readonly PartitionRecords[], outcome: RecordOutcome): number {
+    let n = 0;
+    for (const p of parts) {
+      n += p.count;
+      this.records.inc({ exporter: this.ctx.id, topic: p.topic, outcome }, p.count);
+      if (outcome === 'sent') this.bytes.inc({ exporter: this.ctx.id, topic: p.topic }, p.valueBytes);
+    }
+    return n;
+  }
+
+  /** Counts the events from `from` on per topic (not encoded yet). */
+  private countEvents(batch: readonly NetEvent[], from: number, outcome: RecordOutcome): void {
+    const perTopic = new Map<string, number>();
+    for (let i = from; i < batch.length; i++) {
+      const topic = typeConst(batch[i]!.type, this.cfg).topic;
+      perTopic.set(topic, (perTopic.get(topic) ?? 0) + 1);
+    }
+    for (const [topic, n] of perTopic) this.records.inc({ exporter: this.ctx.id, topic, outcome }, n);
+  }
+
+  /** Through a ProducerClient that takes KafkaRecord objects (kafkajs). */
+  private async exportRecords(batch: readonly NetEvent[]): Promise<ExportResult> {
     // Encode first: unsendable records are known before anything is sent.
     const ok: KafkaRecord[] = [];
     const sizes: number[] = [];

@@ -2,7 +2,7 @@
  * The Kafka exporter against a real Kafka protocol endpoint (librdkafka's
  * mock cluster run by kcat), read back by kcat — a client that is not ours.
  */
-import { after, before, test } from 'node:test';
+import { after, before, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import type { NetEvent } from '../../core/event.js';
@@ -418,6 +418,37 @@ clientTest(
     } finally {
       codecs[CompressionTypes.GZIP] = original;
     }
+  },
+);
+
+clientTest(
+  'an export over max_batch_bytes goes out as several produce requests: every record arrives once, in order',
+  { timeout: 60_000 },
+  async (client) => {
+    const p = prefix();
+    // one key (the pid): one partition, so the topic keeps the order they were sent in
+    const events = Array.from({ length: 12 }, (_, i) => soconnect({ sport: 40_000 + i }));
+    const spy = mock.method(NetspanProducer.prototype, 'sendBatch');
+    try {
+      await withExporter(
+        client,
+        { topic: `${p}.split`, key: 'pod_uid', max_message_bytes: 1024, max_batch_bytes: 2048 },
+        async (exp, c) => {
+          assert.deepEqual(await exp.export(events), { code: 'success' });
+          assert.equal(records(c, `${p}.split`, 'sent'), 12);
+        },
+      );
+    } finally {
+      spy.mock.restore();
+    }
+    // each record is ~480 bytes: four fit in 2,048
+    assert.equal(spy.mock.callCount(), client === 'netspan' ? 3 : 0);
+    const got = await consumeAll(cluster.bootstrap, `${p}.split`);
+    assert.deepEqual(
+      got.map((r) => (json(r) as { sport: number }).sport),
+      events.map((e) => e.sport),
+    );
+    assert.equal(new Set(got.map((r) => r.partition)).size, 1);
   },
 );
 

@@ -26,7 +26,10 @@ import {
   type ProducerClientOptions,
 } from './client.js';
 import { kafkaConfigSchema } from './config.js';
-import { fourTuple, recordKey } from './encode.js';
+import fc from 'fast-check';
+import type { NetEvent } from '../../core/event.js';
+import { fourTuple, keyInto, recordKey } from './encode.js';
+import { ByteWriter } from './wire/bytes.js';
 import { clientFactoryFor, KafkaExporter } from './exporter.js';
 import { NetspanProducer } from './wire/producer.js';
 import { kafkaExporterFactory } from './factory.js';
@@ -169,6 +172,38 @@ void test('keys: canonical 4-tuple is symmetric; fallbacks', () => {
   assert.equal(recordKey(soconnect({ attributes: { 'k8s.pod.uid': 'u2' } }), 'pod_uid'), 'u2');
   assert.equal(recordKey(soconnect(), 'pod_uid'), 'pid:4711');
   assert.equal(recordKey(soconnect(), 'none'), null);
+});
+
+void test('keys written as bytes (keyInto) are exactly the UTF-8 of recordKey, for any addresses, ports and pod uids', () => {
+  const w = new ByteWriter(4); // small: keyInto grows it
+  const same = (e: NetEvent, mode: 'none' | 'pod_uid' | '4tuple') => {
+    const n = keyInto(e, mode, w);
+    const want = recordKey(e, mode);
+    if (want === null) assert.equal(n, -1);
+    else assert.equal(w.buf.toString('utf8', 0, n), want, `${e.type} ${mode}`);
+  };
+  const addr = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'grapheme', maxLength: 10 }), // not ASCII
+  );
+  const port = fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constantFrom(-1, 2 ** 31, 1.5, NaN));
+  const uid = fc.option(fc.oneof(fc.uuid(), fc.string({ unit: 'grapheme', maxLength: 40 })), { nil: undefined });
+  fc.assert(
+    fc.property(addr, port, addr, port, uid, fc.integer({ min: 0, max: 2 ** 31 - 1 }), (sa, sp, da, dp, u, pid) => {
+      const attributes = u === undefined ? {} : { attributes: { 'k8s.pod.uid': u } };
+      for (const e of [
+        soconnect({ saddr: sa, sport: sp, daddr: da, dport: dp, pid, ...attributes }),
+        tcpretrans({ saddr: da, sport: dp, daddr: sa, dport: sp, ...attributes }),
+        skbdrop({ saddr: sa, daddr: da, sport: undefined, dport: dp, pid, ...attributes }),
+        skbdrop({ saddr: undefined, daddr: undefined, pid, ...attributes }),
+        gethostlatency({ pid, ...attributes }),
+      ])
+        for (const mode of ['none', 'pod_uid', '4tuple'] as const) same(e, mode);
+    }),
+    { seed: 20261122, numRuns: 500 },
+  );
 });
 
 void test('kafkajs errors (its own classes and protocol codes) map to outcomes', () => {

@@ -90,7 +90,8 @@ export class BrokerConnection {
 
   /**
    * Sends one request: `body` is a function that appends the request body,
-   * or the body's bytes (sent as they are after the header, not copied; the
+   * or the body's bytes, whole or in chunks (sent as they are after the
+   * header, in one writev, not copied; the
    * caller must not change them until the returned promise settles). Resolves
    * with the response body (after the correlation id), or when written if no
    * response is expected (Produce with acks=0).
@@ -98,7 +99,7 @@ export class BrokerConnection {
   request(
     apiKey: number,
     apiVersion: number,
-    body: ((w: ByteWriter) => void) | Uint8Array,
+    body: ((w: ByteWriter) => void) | Uint8Array | readonly Uint8Array[],
     sizeHint = 256,
     expectResponse = true,
   ): Promise<Buffer> {
@@ -106,23 +107,27 @@ export class BrokerConnection {
       return Promise.reject(this.closedError ?? new ConnectionError('not connected'));
     const id = this.nextId;
     this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
-    const bytes = typeof body === 'function' ? undefined : body;
-    const w = new ByteWriter((bytes ? 0 : sizeHint) + 64 + this.opts.clientId.length);
+    const chunks = typeof body === 'function' ? [] : body instanceof Uint8Array ? [body] : body;
+    let bodyBytes = 0;
+    for (const c of chunks) bodyBytes += c.length;
+    const w = new ByteWriter((chunks.length ? 0 : sizeHint) + 64 + this.opts.clientId.length);
     const sizeAt = w.reserve(4);
     w.int16(apiKey).int16(apiVersion).int32(id).nullableString(this.opts.clientId);
     if (typeof body === 'function') body(w);
-    w.int32At(w.pos - sizeAt - 4 + (bytes ? bytes.length : 0), sizeAt);
+    w.int32At(w.pos - sizeAt - 4 + bodyBytes, sizeAt);
     const head = w.view();
     const socket = this.socket;
-    // header and body in one writev
+    // header and body chunks in one writev
     const send = (cb?: (e?: Error | null) => void): void => {
-      if (!bytes) {
+      if (chunks.length === 0) {
         socket.write(head, cb);
         return;
       }
       socket.cork();
       socket.write(head);
-      socket.write(bytes, cb);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+      socket.write(chunks[last]!, cb);
       socket.uncork();
     };
     if (!expectResponse) {

@@ -8,16 +8,16 @@
  * Java-compatible key partitioning. SASL and the idempotent producer stay
  * with kafkajs (config `client: auto` picks kafkajs for them).
  *
- * send(): metadata for unknown topics, partition per record (murmur2 of the
- * key like the Java client, round-robin without a key), one produce request
- * per leader in parallel. Partitions that fail with a leadership / topic
+ * The exporter asks for its topics' metadata (prepare()), writes each record
+ * into its partition's buffer (produce-batch.ts: murmur2 of the key like the
+ * Java client, round-robin without a key), then sendBatch() sends one
+ * produce request per leader in parallel. Partitions that fail with a leadership / topic
  * creation error get fresh metadata and another try, up to `retries` times;
  * anything else throws `KafkaSendError` with its kind. Connection failures
  * throw with `connectionLost`, and the exporter starts over from the
  * bootstrap brokers.
  */
 import { KafkaSendError, type KafkaRecord, type ProducerClient, type ProducerClientOptions } from '../client.js';
-import { murmur2Key } from '../partitioner.js';
 import { ByteWriter, WireError } from './bytes.js';
 import { BrokerConnection, ConnectionError } from './connection.js';
 import {
@@ -32,19 +32,31 @@ import {
   type BrokerInfo,
   type TopicInfo,
 } from './protocol.js';
-import { writeRecordBatch } from './record-batch.js';
+import { ProduceBatch } from './produce-batch.js';
+import { BATCH_HEADER_BYTES, encodeHeaders, type PartitionRecords } from './record-batch.js';
 
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 /** Topics whose metadata is kept; the exporter's topics are one per event type, so this is only a guard. */
 const MAX_TOPICS = 1_000;
-/** Request buffers larger than this are not kept for the next request. */
-const MAX_KEPT_WRITER = 8 * 1024 * 1024;
 
-interface Route {
-  leader: number;
-  topic: string;
-  partition: number;
-  records: KafkaRecord[];
+/** The leader of a partition (by id) in a topic's metadata; -1 when it has none or is not there. */
+function leaderOf(t: TopicInfo, partition: number): number {
+  const p = t.partitions[partition];
+  if (p !== undefined && p.partition === partition) return p.leader;
+  return t.partitions.find((x) => x.partition === partition)?.leader ?? -1;
+}
+
+/** Waits before another try: 100 ms doubling, at most 1 s. */
+function backOff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
+}
+
+/** Any error of a send as the KafkaSendError the exporter maps to an outcome. */
+function asSendError(e: unknown): KafkaSendError {
+  if (e instanceof KafkaSendError) return e;
+  if (e instanceof ConnectionError) return new KafkaSendError('transient', e.message, true);
+  if (e instanceof WireError) return new KafkaSendError('transient', `bad response from Kafka: ${e.message}`, true);
+  return new KafkaSendError('transient', e instanceof Error ? e.message : String(e));
 }
 
 function parseHostPort(s: string): { host: string; port: number } {
@@ -58,15 +70,11 @@ export class NetspanProducer implements ProducerClient {
   private readonly conns = new Map<number, BrokerConnection>();
   private bootstrap: BrokerConnection | undefined;
   private readonly topics = new Map<string, TopicInfo>();
-  private readonly roundRobin = new Map<string, number>();
   /** Why the last metadata had no partitions for a topic (being created, unknown, not authorized). */
   private readonly topicErrors = new Map<string, number>();
   private closed = false;
-  /**
-   * A produce request's buffer per leader, kept for its next request (a new
-   * one of ~200 KB per export costs page faults and zeroing by the kernel).
-   */
-  private readonly writers = new Map<number, ByteWriter>();
+  /** The request-and-batch-headers buffer per leader, kept for its next request. */
+  private readonly heads = new Map<number, ByteWriter>();
 
   constructor(private readonly opts: ProducerClientOptions) {
     if (opts.sasl) throw new Error('the netspan Kafka client does not do SASL; use client: kafkajs (or auto)');
@@ -150,56 +158,93 @@ export class NetspanProducer implements ProducerClient {
     return conn;
   }
 
-  /** Index into t.partitions (sorted by id): murmur2 of the key like the Java client, round-robin without a key. */
-  private partitionIndex(r: KafkaRecord, t: TopicInfo): number {
-    const n = t.partitions.length;
-    if (r.key !== null) return (murmur2Key(r.key) & 0x7fffffff) % n;
-    const c = ((this.roundRobin.get(t.name) ?? Math.floor(Math.random() * n)) + 1) % n;
-    this.roundRobin.set(t.name, c);
-    return c;
-  }
-
-  async send(records: readonly KafkaRecord[]): Promise<void> {
+  /**
+   * Metadata of these topics into `batch` (asked for when not known). A
+   * topic the cluster has no partitions for (being created, unknown, not
+   * authorized) is asked for again with back-off, up to `retries` times, while
+   * its error is one that fresh metadata can cure. Returns the topics that
+   * still have none, with their Kafka error code. Throws KafkaSendError.
+   */
+  async prepare(batch: ProduceBatch, names: readonly string[]): Promise<Map<string, number>> {
     try {
-      await this.sendWithRetries(records);
+      for (let attempt = 0; ; attempt++) {
+        if (this.closed) throw new KafkaSendError('transient', 'Kafka client is closed', true);
+        const missing = names.filter((n) => !this.topics.has(n));
+        if (missing.length > 0) await this.refresh(missing);
+        const failed = new Map<string, number>();
+        for (const n of names) {
+          const t = this.topics.get(n);
+          if (t) batch.topic(n).setMetadata(t);
+          else failed.set(n, this.topicErrors.get(n) ?? 5);
+        }
+        if (failed.size === 0 || attempt >= this.opts.retries || ![...failed.values()].every(refreshesMetadata))
+          return failed;
+        await backOff(attempt);
+      }
     } catch (e) {
-      if (e instanceof KafkaSendError) throw e;
-      if (e instanceof ConnectionError) throw new KafkaSendError('transient', e.message, true);
-      if (e instanceof WireError) throw new KafkaSendError('transient', `bad response from Kafka: ${e.message}`, true);
-      throw new KafkaSendError('transient', e instanceof Error ? e.message : String(e));
+      throw asSendError(e);
     }
   }
 
-  private async sendWithRetries(records: readonly KafkaRecord[]): Promise<void> {
-    let todo = records;
+  /** Produces every record of the batch; resolves when every one is acknowledged (per acks). Throws KafkaSendError. */
+  async sendBatch(batch: ProduceBatch): Promise<void> {
+    try {
+      await this.sendWithRetries(batch.filled());
+    } catch (e) {
+      throw asSendError(e);
+    }
+  }
+
+  /** The ProducerClient interface: these records, through a batch of their own. */
+  async send(records: readonly KafkaRecord[]): Promise<void> {
+    const batch = new ProduceBatch();
+    const failed = await this.prepare(batch, [...new Set(records.map((r) => r.topic))]);
+    for (const [topic, code] of failed)
+      throw new KafkaSendError(errorKind(code), `${errorName(code)} for topic ${topic} (from the cluster metadata)`);
+    const key = new ByteWriter(256);
+    for (const r of records) {
+      key.pos = 0;
+      if (r.key !== null) {
+        key.ensure(r.key.length * 3);
+        key.pos = key.buf.write(r.key, 0, 'utf8');
+      }
+      const keyLen = r.key === null ? -1 : key.pos;
+      const part = batch.topic(r.topic).partitionFor(key.buf, keyLen);
+      part.add(r.timestampMs, key.buf, keyLen, r.value, encodeHeaders(r.headers));
+    }
+    await this.sendBatch(batch);
+  }
+
+  private async sendWithRetries(parts: readonly PartitionRecords[]): Promise<void> {
+    let todo = parts;
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new KafkaSendError('transient', 'Kafka client is closed', true);
       const failed = await this.sendOnce(todo);
-      if (failed.records.length === 0) return;
+      if (failed.parts.length === 0) return;
       if (!failed.retriable || attempt >= this.opts.retries) {
         throw new KafkaSendError(failed.kind, failed.message);
       }
       for (const t of failed.topics) this.topics.delete(t);
-      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
-      todo = failed.records;
+      await backOff(attempt);
+      todo = failed.parts;
     }
   }
 
-  private async sendOnce(records: readonly KafkaRecord[]): Promise<{
-    records: KafkaRecord[];
+  private async sendOnce(parts: readonly PartitionRecords[]): Promise<{
+    parts: PartitionRecords[];
     topics: Set<string>;
     retriable: boolean;
     kind: KafkaSendError['kind'];
     message: string;
   }> {
-    const failed: KafkaRecord[] = [];
+    const failed: PartitionRecords[] = [];
     const failedTopics = new Set<string>();
     let retriable = true;
     let kind: KafkaSendError['kind'] = 'transient';
     let message = '';
-    const fail = (rs: readonly KafkaRecord[], topic: string, code: number, text: string) => {
-      for (const r of rs) failed.push(r);
-      failedTopics.add(topic);
+    const fail = (part: PartitionRecords, code: number, text: string) => {
+      failed.push(part);
+      failedTopics.add(part.topic);
       if (!refreshesMetadata(code)) retriable = false;
       // the most severe kind wins: permanent problems are reported over transient ones
       const k = errorKind(code);
@@ -210,38 +255,26 @@ export class NetspanProducer implements ProducerClient {
     };
 
     const missing = new Set<string>();
-    for (const r of records) if (!this.topics.has(r.topic)) missing.add(r.topic);
+    for (const p of parts) if (!this.topics.has(p.topic)) missing.add(p.topic);
     if (missing.size > 0) await this.refresh([...missing]);
 
-    // Route: topic → partition (by index in the metadata) → records; then by leader
-    const routes: Route[] = [];
-    const perTopic = new Map<string, (Route | undefined)[]>();
-    for (const r of records) {
-      const t = this.topics.get(r.topic);
+    // by leader, from the current metadata (a retry goes to the partition's new leader)
+    const byLeader = new Map<number, PartitionRecords[]>();
+    for (const part of parts) {
+      const t = this.topics.get(part.topic);
       if (!t) {
-        const code = this.topicErrors.get(r.topic) ?? 5;
-        fail([r], r.topic, code, `${errorName(code)} for topic ${r.topic} (from the cluster metadata)`);
+        const code = this.topicErrors.get(part.topic) ?? 5;
+        fail(part, code, `${errorName(code)} for topic ${part.topic} (from the cluster metadata)`);
         continue;
       }
-      const i = this.partitionIndex(r, t);
-      let slots = perTopic.get(r.topic);
-      if (!slots) perTopic.set(r.topic, (slots = new Array<Route | undefined>(t.partitions.length)));
-      let route = slots[i];
-      if (!route) {
-        const p = t.partitions[i]!;
-        routes.push((route = slots[i] = { leader: p.leader, topic: r.topic, partition: p.partition, records: [] }));
-      }
-      route.records.push(r);
-    }
-    const byLeader = new Map<number, Route[]>();
-    for (const route of routes) {
-      if (route.leader < 0) {
-        fail(route.records, route.topic, 5, `LEADER_NOT_AVAILABLE for ${route.topic}/${route.partition}`);
+      const leader = leaderOf(t, part.partition);
+      if (leader < 0) {
+        fail(part, 5, `LEADER_NOT_AVAILABLE for ${part.topic}/${part.partition}`);
         continue;
       }
-      let list = byLeader.get(route.leader);
-      if (!list) byLeader.set(route.leader, (list = []));
-      list.push(route);
+      let list = byLeader.get(leader);
+      if (!list) byLeader.set(leader, (list = []));
+      list.push(part);
     }
 
     const leaders = [...byLeader];
@@ -252,65 +285,73 @@ export class NetspanProducer implements ProducerClient {
         connectionError ??= res.reason instanceof Error ? res.reason : new ConnectionError(String(res.reason));
         return;
       }
-      const list = leaders[i]![1];
       if (this.opts.acks === 'none') return; // no response to check
-      for (const route of list) {
-        const pr = res.value.find((x) => x.topic === route.topic && x.partition === route.partition);
+      for (const part of leaders[i]![1]) {
+        const pr = res.value.find((x) => x.topic === part.topic && x.partition === part.partition);
         if (pr === undefined) {
           // never assume delivery: a partition the broker did not answer for is retried
-          fail(
-            route.records,
-            route.topic,
-            13,
-            `no acknowledgement for ${route.topic}/${route.partition} in the produce response`,
-          );
+          fail(part, 13, `no acknowledgement for ${part.topic}/${part.partition} in the produce response`);
         } else if (pr.errorCode !== 0) {
-          fail(route.records, pr.topic, pr.errorCode, `${errorName(pr.errorCode)} for ${pr.topic}/${pr.partition}`);
+          fail(part, pr.errorCode, `${errorName(pr.errorCode)} for ${pr.topic}/${pr.partition}`);
         }
       }
     });
     if (connectionError !== undefined) throw connectionError;
-    return { records: failed, topics: failedTopics, retriable, kind, message };
+    return { parts: failed, topics: failedTopics, retriable, kind, message };
   }
 
+  /**
+   * One produce request to a leader: the request's own bytes and each
+   * partition's batch header are written into one buffer (this leader's,
+   * kept from its last request), and each partition's records go out from
+   * their own buffer after their header, all in one writev.
+   */
   private async produce(
     leader: number,
-    routes: readonly Route[],
+    parts: readonly PartitionRecords[],
   ): Promise<{ topic: string; partition: number; errorCode: number }[]> {
     const conn = await this.connection(leader);
     const acks = ACKS[this.opts.acks];
-    const byTopic = new Map<string, Route[]>();
-    let size = 64;
-    for (const r of routes) {
-      let l = byTopic.get(r.topic);
-      if (!l) byTopic.set(r.topic, (l = []));
-      l.push(r);
-      for (const rec of r.records) size += rec.value.length + 96;
+    const byTopic = new Map<string, PartitionRecords[]>();
+    for (const p of parts) {
+      let l = byTopic.get(p.topic);
+      if (!l) byTopic.set(p.topic, (l = []));
+      l.push(p);
     }
-    // The body is encoded first (gzip is asynchronous), then sent after its header with one writev.
-    // Its buffer is this leader's from the last request, when that one was answered.
-    const w = this.writers.get(leader) ?? new ByteWriter(size);
-    this.writers.delete(leader);
-    w.pos = 0;
-    w.nullableString(null).int16(acks).int32(this.opts.requestTimeoutMs).int32(byTopic.size);
+    const head = this.heads.get(leader) ?? new ByteWriter(1024);
+    this.heads.delete(leader);
+    head.pos = 0;
+    head.nullableString(null).int16(acks).int32(this.opts.requestTimeoutMs).int32(byTopic.size);
+    const cuts: number[] = [];
+    const bodies: Buffer[] = [];
     for (const [topic, list] of byTopic) {
-      w.string(topic).int32(list.length);
-      for (const r of list) {
-        w.int32(r.partition);
-        const at = w.reserve(4);
-        w.int32At(await writeRecordBatch(w, r.records, this.opts.compression), at);
+      head.string(topic).int32(list.length);
+      for (const p of list) {
+        head.int32(p.partition);
+        const sizeAt = head.reserve(4);
+        const records = await p.writeBatch(head, this.opts.compression);
+        head.int32At(BATCH_HEADER_BYTES + records.length, sizeAt);
+        cuts.push(head.pos);
+        bodies.push(records);
       }
     }
-    const body = await conn.request(API_PRODUCE, 3, w.view(), 0, acks !== 0);
+    // (views of head only now: it may have grown while being written)
+    const chunks: Buffer[] = [];
+    let from = 0;
+    for (let i = 0; i < cuts.length; i++) {
+      chunks.push(head.buf.subarray(from, cuts[i]), bodies[i]!);
+      from = cuts[i]!;
+    }
+    const body = await conn.request(API_PRODUCE, 3, chunks, 0, acks !== 0);
     // answered (or written, acks=0): the socket is done with the bytes
-    if (w.buf.length <= MAX_KEPT_WRITER && !this.closed) this.writers.set(leader, w);
+    if (!this.closed) this.heads.set(leader, head);
     if (acks === 0) return [];
     return readProduceResponse(body);
   }
 
   disconnect(): Promise<void> {
     this.closed = true;
-    this.writers.clear();
+    this.heads.clear();
     this.bootstrap?.close();
     for (const c of this.conns.values()) c.close();
     this.conns.clear();

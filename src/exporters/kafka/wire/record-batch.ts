@@ -1,7 +1,9 @@
 /**
- * RecordBatch (message format v2, magic 2), written straight into the
- * produce request: no per-record objects, headers encoded once per shared
- * headers object, CRC-32C computed natively.
+ * RecordBatch (message format v2, magic 2). The records of one partition are
+ * written one by one straight into a reused buffer (PartitionRecords): the
+ * exporter writes an event's key and JSON value in place, with no object,
+ * view or copy per record. The batch header goes in front when the produce
+ * request is sent; CRC-32C is computed natively over header and records.
  *
  *   baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 |
  *   magic int8 = 2 | crc uint32 (CRC-32C of attributes..end) |
@@ -13,23 +15,35 @@
  *   record: length varint | attributes int8 | timestampDelta varlong |
  *   offsetDelta varint | keyLength varint | key | valueLength varint | value |
  *   headers count varint | (keyLength varint | key | valueLength varint | value)*
+ *
+ * baseTimestamp is the first record's timestamp (as the Java producer
+ * writes it); a later record with an earlier time has a negative delta.
  */
 import { crc32c } from '@node-rs/crc32';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import type { KafkaRecord } from '../client.js';
-import { ByteWriter, varintSize, varlongSize } from './bytes.js';
+import { ByteWriter, varintSize } from './bytes.js';
 
 const gzip = promisify(gzipCb);
 
 const MAGIC = 2;
 const COMPRESSION_GZIP = 1;
-/** Bytes of the batch header from attributes to the record count (inclusive). */
-const HEADER_AFTER_CRC = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
+/** Bytes of the batch header: baseOffset to the record count (inclusive). */
+export const BATCH_HEADER_BYTES = 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
+/** Offset of the CRC in the header, and of the first byte it covers. */
+const CRC_AT = 17;
+const CRC_FROM = 21;
+/** A records buffer larger than this after a batch is not kept for the next. */
+const MAX_KEPT = 4 * 1024 * 1024;
+/**
+ * Bytes reserved for the record length and for the value length before they
+ * are known: two varint bytes hold 64 to 8,191, which covers netspan's JSON
+ * events; any other length moves the record's bytes once (end()).
+ */
+const LEN_SLOT = 2;
 
 /** Encoded headers (count varint + pairs) per headers object: the exporter shares one frozen object per event type. */
 const headerCache = new WeakMap<object, Buffer>();
-const EMPTY: Buffer = Buffer.alloc(0);
 
 export function encodeHeaders(headers: Readonly<Record<string, string>>): Buffer {
   let b = headerCache.get(headers);
@@ -56,96 +70,145 @@ export function keyByteLength(key: string): number {
   return len;
 }
 
-/** Writes the records of one batch (without the count). Timestamps are relative to baseTimestamp. */
-function writeRecords(w: ByteWriter, records: readonly KafkaRecord[], baseTimestamp: number): void {
-  // records of one batch mostly share their headers object (one per event type): encoded once per run
-  let lastHeaders: KafkaRecord['headers'] | undefined;
-  let headers = EMPTY;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    const tsDelta = r.timestampMs - baseTimestamp;
-    const key = r.key;
-    const keyLen = key === null ? -1 : keyByteLength(key);
-    if (r.headers !== lastHeaders) {
-      lastHeaders = r.headers;
-      headers = encodeHeaders(r.headers);
-    }
-    // body = attributes + timestampDelta + offsetDelta + key + value + headers
-    const tsSize = tsDelta >= 0 && tsDelta < 0x3fffffff ? varintSize(tsDelta) : varlongSize(tsDelta);
-    const body =
-      1 +
-      tsSize +
-      varintSize(i) +
-      varintSize(keyLen) +
-      Math.max(keyLen, 0) +
-      varintSize(r.value.length) +
-      r.value.length +
-      headers.length;
-    w.ensure(body + 5);
-    w.varint(body);
-    w.int8(0);
-    w.varlong(tsDelta);
-    w.varint(i);
-    w.varint(keyLen);
-    if (key !== null) {
-      if (keyLen === key.length) {
-        // ASCII: the char codes are the bytes
-        const buf = w.buf;
-        let p = w.pos;
-        for (let k = 0; k < keyLen; k++) buf[p++] = key.charCodeAt(k);
-        w.pos = p;
-      } else w.pos += w.buf.write(key, w.pos, 'utf8');
-    }
-    w.varint(r.value.length);
-    w.raw(r.value);
-    w.raw(headers);
+/** A zigzag varint of v at p; returns the position after it. */
+function putVarint(buf: Buffer, p: number, v: number): number {
+  let x = ((v << 1) ^ (v >> 31)) >>> 0;
+  while (x >= 0x80) {
+    buf[p++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
   }
+  buf[p++] = x;
+  return p;
+}
+
+/** A zigzag varlong of v (|v| < 2^52) at p; returns the position after it. */
+function putVarlong(buf: Buffer, p: number, v: number): number {
+  if (v >= -0x40000000 && v < 0x40000000) return putVarint(buf, p, v);
+  let x = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (x >= 0x80) {
+    buf[p++] = (x % 0x80) | 0x80;
+    x = Math.floor(x / 0x80);
+  }
+  buf[p++] = x;
+  return p;
 }
 
 /**
- * Appends one RecordBatch for these records to w (the caller has written
- * the int32 RECORDS length slot before and patches it). Returns the batch's
- * byte length.
+ * The records of one topic-partition for one produce request, in record
+ * format, written in place: begin() writes everything before the value, the
+ * caller writes the value at `w.pos`, end() fills in the lengths and appends
+ * the headers (or abandon() takes the record back).
  */
-export async function writeRecordBatch(
-  w: ByteWriter,
-  records: readonly KafkaRecord[],
-  compression: 'none' | 'gzip',
-): Promise<number> {
-  let base = Infinity;
-  let max = -Infinity;
-  for (const r of records) {
-    if (r.timestampMs < base) base = r.timestampMs;
-    if (r.timestampMs > max) max = r.timestampMs;
-  }
-  if (!Number.isFinite(base)) base = max = Date.now();
+export class PartitionRecords {
+  /** The records' bytes (from 0; the count and header are written at send time). */
+  w = new ByteWriter(16 * 1024);
+  count = 0;
+  baseTimestamp = 0;
+  maxTimestamp = 0;
+  /** Value bytes of the records (netspan_kafka_bytes_total). */
+  valueBytes = 0;
+  /** Where the current record's value starts. */
+  private valueAt = 0;
 
-  let compressed: Buffer | undefined;
-  if (compression === 'gzip') {
-    const inner = new ByteWriter(64 * 1024);
-    writeRecords(inner, records, base);
-    compressed = await gzip(inner.view());
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  /**
+   * Starts a record at timestamp `ts` (ms) with the key bytes [0, keyLen) of
+   * `key` (keyLen -1: no key); the value goes at `w.pos` next. Returns the
+   * record's start, for end() and abandon().
+   */
+  begin(ts: number, key: Uint8Array, keyLen: number): number {
+    if (this.count === 0) this.baseTimestamp = this.maxTimestamp = ts;
+    const w = this.w;
+    w.ensure(32 + (keyLen > 0 ? keyLen : 0));
+    const buf = w.buf;
+    const start = w.pos;
+    let p = start + LEN_SLOT;
+    buf[p++] = 0; // attributes
+    p = putVarlong(buf, p, ts - this.baseTimestamp);
+    p = putVarint(buf, p, this.count); // offsetDelta
+    p = putVarint(buf, p, keyLen);
+    for (let i = 0; i < keyLen; i++) buf[p++] = key[i]!;
+    this.valueAt = w.pos = p + LEN_SLOT;
+    return start;
   }
 
-  const start = w.pos;
-  w.int64(0); // baseOffset
-  const lengthAt = w.reserve(4);
-  w.int32(-1); // partitionLeaderEpoch
-  w.int8(MAGIC);
-  const crcAt = w.reserve(4);
-  const crcFrom = w.pos;
-  w.ensure(HEADER_AFTER_CRC);
-  w.int16(compressed ? COMPRESSION_GZIP : 0);
-  w.int32(records.length - 1); // lastOffsetDelta
-  w.int64(base);
-  w.int64(max);
-  w.int64(-1); // producerId
-  w.int16(-1); // producerEpoch
-  w.int32(-1); // baseSequence
-  w.int32(records.length);
-  if (compressed) w.raw(compressed);
-  else writeRecords(w, records, base);
-  w.int32At(w.pos - lengthAt - 4, lengthAt);
-  w.uint32At(crc32c(w.buf.subarray(crcFrom, w.pos)), crcAt);
-  return w.pos - start;
+  /** Ends the record begun at `start` (its value written up to `w.pos`) with these encoded headers. */
+  end(start: number, ts: number, headers: Uint8Array): void {
+    const w = this.w;
+    const valueAt = this.valueAt;
+    const valueLen = w.pos - valueAt;
+    const prefixLen = valueAt - LEN_SLOT - start - LEN_SLOT; // attributes .. key
+    const vlSize = varintSize(valueLen);
+    const body = prefixLen + vlSize + valueLen + headers.length;
+    const blSize = varintSize(body);
+    if (vlSize !== LEN_SLOT || blSize !== LEN_SLOT) {
+      // a length outside the reserved two bytes: move the prefix and the value into place
+      const prefix = Buffer.from(w.buf.subarray(start + LEN_SLOT, start + LEN_SLOT + prefixLen));
+      const newValueAt = start + blSize + prefixLen + vlSize;
+      w.ensure(newValueAt - valueAt + headers.length);
+      w.buf.copyWithin(newValueAt, valueAt, valueAt + valueLen);
+      prefix.copy(w.buf, start + blSize);
+      w.pos = newValueAt + valueLen;
+    } else w.ensure(headers.length);
+    const buf = w.buf;
+    putVarint(buf, start, body);
+    putVarint(buf, start + blSize + prefixLen, valueLen);
+    let p = w.pos;
+    for (let i = 0; i < headers.length; i++) buf[p++] = headers[i]!;
+    w.pos = p;
+    this.count++;
+    this.valueBytes += valueLen;
+    if (ts > this.maxTimestamp) this.maxTimestamp = ts;
+  }
+
+  /** A whole record whose value is at hand (key: bytes [0, keyLen) of `key`, -1 for none). */
+  add(ts: number, key: Uint8Array, keyLen: number, value: Uint8Array, headers: Uint8Array): void {
+    const start = this.begin(ts, key, keyLen);
+    this.w.raw(value);
+    this.end(start, ts, headers);
+  }
+
+  /** Takes back the record begun at `start` (too large, or its value could not be written). */
+  abandon(start: number): void {
+    this.w.pos = start;
+  }
+
+  /** Empties these records for the next request; a buffer grown very large is let go. */
+  reset(): void {
+    this.count = 0;
+    this.valueBytes = 0;
+    this.w.pos = 0;
+    if (this.w.buf.length > MAX_KEPT) this.w = new ByteWriter(16 * 1024);
+  }
+
+  /**
+   * The RecordBatch: its header appended to `head` (at its end), and the
+   * bytes that follow it (the records, or their gzip). The caller sends
+   * head's bytes then the returned ones.
+   */
+  async writeBatch(head: ByteWriter, compression: 'none' | 'gzip'): Promise<Buffer> {
+    const records = compression === 'gzip' ? await gzip(this.w.view()) : this.w.view();
+    head.ensure(BATCH_HEADER_BYTES);
+    const start = head.pos;
+    head.int64(0); // baseOffset
+    head.int32(BATCH_HEADER_BYTES - 12 + records.length); // batchLength: from partitionLeaderEpoch on
+    head.int32(-1); // partitionLeaderEpoch
+    head.int8(MAGIC);
+    head.int32(0); // crc, below
+    head.int16(compression === 'gzip' ? COMPRESSION_GZIP : 0);
+    head.int32(this.count - 1); // lastOffsetDelta
+    head.int64(this.baseTimestamp);
+    head.int64(this.maxTimestamp);
+    head.int64(-1); // producerId
+    head.int16(-1); // producerEpoch
+    head.int32(-1); // baseSequence
+    head.int32(this.count);
+    const crc = crc32c(records, crc32c(head.buf.subarray(start + CRC_FROM, head.pos)));
+    head.uint32At(crc, start + CRC_AT);
+    return records;
+  }
 }

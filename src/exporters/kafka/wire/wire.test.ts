@@ -17,7 +17,7 @@ import { NetspanProducer } from './producer.js';
 import { ByteReader, ByteWriter, WireError, varintSize, varlongSize } from './bytes.js';
 import { BrokerConnection, ConnectionError } from './connection.js';
 import { errorKind, errorName, readMetadataResponse, readProduceResponse } from './protocol.js';
-import { writeRecordBatch } from './record-batch.js';
+import { encodeHeaders, PartitionRecords } from './record-batch.js';
 
 /** CRC-32C (Castagnoli), bit by bit. */
 function crc32cRef(b: Uint8Array): number {
@@ -150,71 +150,96 @@ const RECORDS: KafkaRecord[] = [
   { topic: 't', key: 'k'.repeat(300), value: Buffer.alloc(0), headers: { h: '' }, timestampMs: 1_763_000_100_000 },
   // a key that is not ASCII (written as UTF-8), after one that is, with the same headers object again
   { topic: 't', key: 'pöd-ü', value: Buffer.from('v'), headers: HEADERS, timestampMs: 1_763_000_000_124 },
+  // lengths around the two varint bytes reserved for the record and value lengths (64 to 8,191):
+  // inside, a value that needs three, a record that needs three with a value that needs two
+  { topic: 't', key: 'a', value: Buffer.alloc(300, 'x'), headers: HEADERS, timestampMs: 1_763_000_000_600 },
+  { topic: 't', key: 'b', value: Buffer.alloc(10_000, 'y'), headers: HEADERS, timestampMs: 1_763_000_000_601 },
+  {
+    topic: 't',
+    key: 'k'.repeat(300),
+    value: Buffer.alloc(8_100, 'z'),
+    headers: HEADERS,
+    timestampMs: 1_763_000_000_602,
+  },
+  { topic: 't', key: null, value: Buffer.alloc(64, 'w'), headers: {}, timestampMs: 1_763_000_000_603 },
+];
+
+/** The records in one PartitionRecords (as the producer writes them): the batch's bytes. */
+async function recordBatch(records: readonly KafkaRecord[], compression: 'none' | 'gzip'): Promise<Buffer> {
+  const part = new PartitionRecords('t', 0);
+  for (const r of records) {
+    const key = Buffer.from(r.key ?? '', 'utf8');
+    part.add(r.timestampMs, key, r.key === null ? -1 : key.length, r.value, encodeHeaders(r.headers));
+  }
+  const head = new ByteWriter(16);
+  head.int32(42); // something before the batch header: it is appended
+  const body = await part.writeBatch(head, compression);
+  assert.equal(head.buf.readInt32BE(0), 42);
+  return Buffer.concat([head.view().subarray(4), body]);
+}
+
+const JSON_HEADERS: [string, string][] = [
+  ['netspan.event.type', 'soconnect'],
+  ['content-type', 'application/json'],
 ];
 
 for (const compression of ['none', 'gzip'] as const) {
   void test(`RecordBatch v2 (${compression}): every field decodes, the CRC-32C is right`, async () => {
-    const w = new ByteWriter(16);
-    w.int32(42); // something before the batch: the batch is appended
-    const n = await writeRecordBatch(w, RECORDS, compression);
-    assert.equal(w.pos, 4 + n);
-    const d = decodeBatch(w.view().subarray(4));
+    const d = decodeBatch(await recordBatch(RECORDS, compression));
     assert.equal(d.baseOffset, 0n);
     assert.equal(d.partitionLeaderEpoch, -1);
     assert.equal(d.magic, 2);
     assert.ok(d.crcOk, 'crc');
     assert.equal(d.attributes, compression === 'gzip' ? 1 : 0);
-    assert.equal(d.lastOffsetDelta, 3);
-    assert.equal(d.baseTimestamp, 1_763_000_000_123n, 'the earliest timestamp is the base');
+    assert.equal(d.lastOffsetDelta, 7);
+    assert.equal(d.baseTimestamp, 1_763_000_000_500n, "the first record's timestamp is the base");
     assert.equal(d.maxTimestamp, 1_763_000_100_000n);
     assert.equal(d.producerId, -1n);
-    assert.equal(d.count, 4);
+    assert.equal(d.count, 8);
     assert.deepEqual(d.records, [
-      {
-        tsDelta: 377,
-        offsetDelta: 0,
-        key: '10.0.0.1:1-10.0.0.2:2',
-        value: '{"a":1}',
-        headers: [
-          ['netspan.event.type', 'soconnect'],
-          ['content-type', 'application/json'],
-        ],
-      },
-      {
-        tsDelta: 0,
-        offsetDelta: 1,
-        key: null,
-        value: 'ünïcødé ✓',
-        headers: [
-          ['netspan.event.type', 'soconnect'],
-          ['content-type', 'application/json'],
-        ],
-      },
-      { tsDelta: 99_877, offsetDelta: 2, key: 'k'.repeat(300), value: '', headers: [['h', '']] },
-      {
-        tsDelta: 1,
-        offsetDelta: 3,
-        key: 'pöd-ü',
-        value: 'v',
-        headers: [
-          ['netspan.event.type', 'soconnect'],
-          ['content-type', 'application/json'],
-        ],
-      },
+      { tsDelta: 0, offsetDelta: 0, key: '10.0.0.1:1-10.0.0.2:2', value: '{"a":1}', headers: JSON_HEADERS },
+      { tsDelta: -377, offsetDelta: 1, key: null, value: 'ünïcødé ✓', headers: JSON_HEADERS },
+      { tsDelta: 99_500, offsetDelta: 2, key: 'k'.repeat(300), value: '', headers: [['h', '']] },
+      { tsDelta: -376, offsetDelta: 3, key: 'pöd-ü', value: 'v', headers: JSON_HEADERS },
+      { tsDelta: 100, offsetDelta: 4, key: 'a', value: 'x'.repeat(300), headers: JSON_HEADERS },
+      { tsDelta: 101, offsetDelta: 5, key: 'b', value: 'y'.repeat(10_000), headers: JSON_HEADERS },
+      { tsDelta: 102, offsetDelta: 6, key: 'k'.repeat(300), value: 'z'.repeat(8_100), headers: JSON_HEADERS },
+      { tsDelta: 103, offsetDelta: 7, key: null, value: 'w'.repeat(64), headers: [] },
     ]);
   });
 }
+
+void test('a record taken back (too large) leaves the batch as if it had never been begun', async () => {
+  const part = new PartitionRecords('t', 0);
+  const k = Buffer.from('k');
+  part.add(5, k, 1, Buffer.from('one'), encodeHeaders({}));
+  const start = part.begin(9, k, 1);
+  part.w.raw(Buffer.alloc(5000, 'x'));
+  part.abandon(start);
+  part.add(6, k, 1, Buffer.from('two'), encodeHeaders({}));
+  const head = new ByteWriter(16);
+  const body = await part.writeBatch(head, 'none');
+  const d = decodeBatch(Buffer.concat([head.view(), body]));
+  assert.ok(d.crcOk);
+  assert.equal(d.maxTimestamp, 6n);
+  assert.deepEqual(
+    d.records.map((r) => [r.offsetDelta, r.tsDelta, r.value]),
+    [
+      [0, 0, 'one'],
+      [1, 1, 'two'],
+    ],
+  );
+});
 
 void test('gzip batches are smaller for repetitive records', async () => {
   const many = Array.from({ length: 200 }, (_, i) => ({
     ...RECORDS[0]!,
     value: Buffer.from(`{"sport":${i},"comm":"curl"}`),
   }));
-  const plain = new ByteWriter();
-  const gz = new ByteWriter();
-  await writeRecordBatch(plain, many, 'none');
-  await writeRecordBatch(gz, many, 'gzip');
-  assert.ok(gz.pos * 4 < plain.pos, `${gz.pos} vs ${plain.pos}`);
+  const plain = await recordBatch(many, 'none');
+  const gz = await recordBatch(many, 'gzip');
+  assert.ok(gz.length * 4 < plain.length, `${gz.length} vs ${plain.length}`);
+  assert.equal(decodeBatch(gz).records.length, 200);
 });
 
 void test('reader: truncated and hostile responses throw WireError, never read past the end', () => {
