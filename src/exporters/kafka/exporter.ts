@@ -53,7 +53,7 @@ import {
 } from './encode.js';
 import { JsonWriter } from '../../core/json-writer.js';
 import { ByteWriter } from './wire/bytes.js';
-import { ProduceBatch } from './wire/produce-batch.js';
+import { ProduceBatch, type TopicRecords } from './wire/produce-batch.js';
 import { NetspanProducer } from './wire/producer.js';
 import { errorKind, errorName } from './wire/protocol.js';
 import type { PartitionRecords } from './wire/record-batch.js';
@@ -288,13 +288,11 @@ export class KafkaExporter implements Exporter {
   private async exportDirect(batch: readonly NetEvent[], client: NetspanProducer): Promise<ExportResult> {
     const pb = (this.produceBatch ??= new ProduceBatch());
     pb.reset();
-    const types = this.typesOf(batch);
+    const slots = this.slotsOf(batch, pb);
+    const topics = [...new Set([...slots.values()].map((s) => s.t.topic))];
     let unready: Map<string, number>;
     try {
-      unready = await client.prepare(
-        pb,
-        types.map((t) => t.topic),
-      );
+      unready = await client.prepare(pb, topics);
     } catch (e) {
       return this.sendError(e, client, [], batch, 0, 0, []);
     }
@@ -314,14 +312,14 @@ export class KafkaExporter implements Exporter {
     let unsendable = 0;
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
-      const t = typeConst(e.type, this.cfg);
+      const { t, topic } = slots.get(e.type)!;
       if (unready.has(t.topic)) {
         unsendable++;
         this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'failed' });
         continue;
       }
       const keyLen = keyInto(e, this.cfg.key, key);
-      const part = pb.topic(t.topic).partitionFor(key.buf, keyLen);
+      const part = topic.partitionFor(key.buf, keyLen);
       const ts = Number(e.timeUnixNano / 1_000_000n);
       const start = part.begin(ts, key.buf, keyLen);
       const valueAt = part.w.pos;
@@ -380,15 +378,15 @@ export class KafkaExporter implements Exporter {
     return { code: 'success' };
   }
 
-  /** The distinct event types' constants of a batch (a handful). */
-  private typesOf(batch: readonly NetEvent[]): TypeConst[] {
-    const out: TypeConst[] = [];
+  /** Per event type in the batch (a handful): its constants and its topic's records. */
+  private slotsOf(batch: readonly NetEvent[], pb: ProduceBatch): Map<string, { t: TypeConst; topic: TopicRecords }> {
+    const out = new Map<string, { t: TypeConst; topic: TopicRecords }>();
     let last: NetEvent['type'] | undefined;
     for (const e of batch) {
-      if (e.type === last) continue;
+      if (e.type === last || out.has(e.type)) continue;
       last = e.type;
       const t = typeConst(e.type, this.cfg);
-      if (!out.includes(t)) out.push(t);
+      out.set(e.type, { t, topic: pb.topic(t.topic) });
     }
     return out;
   }

@@ -42,6 +42,9 @@ const MAX_KEPT = 4 * 1024 * 1024;
  */
 const LEN_SLOT = 2;
 
+/** Byte strings up to this long are copied by a loop; longer ones natively (TypedArray.set), which is faster from here on. */
+const COPY_LOOP_MAX = 12;
+
 /** Encoded headers (count varint + pairs) per headers object: the exporter shares one frozen object per event type. */
 const headerCache = new WeakMap<object, Buffer>();
 
@@ -131,7 +134,10 @@ export class PartitionRecords {
     p = putVarlong(buf, p, ts - this.baseTimestamp);
     p = putVarint(buf, p, this.count); // offsetDelta
     p = putVarint(buf, p, keyLen);
-    for (let i = 0; i < keyLen; i++) buf[p++] = key[i]!;
+    if (keyLen > COPY_LOOP_MAX) {
+      buf.set(key.subarray(0, keyLen), p);
+      p += keyLen;
+    } else for (let i = 0; i < keyLen; i++) buf[p++] = key[i]!;
     this.valueAt = w.pos = p + LEN_SLOT;
     return start;
   }
@@ -157,9 +163,8 @@ export class PartitionRecords {
     const buf = w.buf;
     putVarint(buf, start, body);
     putVarint(buf, start + blSize + prefixLen, valueLen);
-    let p = w.pos;
-    for (let i = 0; i < headers.length; i++) buf[p++] = headers[i]!;
-    w.pos = p;
+    buf.set(headers, w.pos);
+    w.pos += headers.length;
     this.count++;
     this.valueBytes += valueLen;
     if (ts > this.maxTimestamp) this.maxTimestamp = ts;
