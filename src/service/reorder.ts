@@ -23,16 +23,13 @@ export const DEFAULT_REORDER_WINDOW_MS = 10;
 export const DEFAULT_REORDER_MAX_HELD = 1_024;
 
 export class Reorderer implements EventSink {
-  // Parallel arrays, the held events in [head, len), oldest first (no object
-  // per held event). They are kept when emptied (not made again and grown
-  // again from nothing every time the window drains). Times are compared as
-  // doubles: ~256 ns resolution at today's epoch, enough to order events of
-  // different probes (closer ones keep their arrival order).
-  private readonly ids: string[] = [];
-  private readonly events: (NetEvent | undefined)[] = [];
-  private readonly times: number[] = [];
+  // Parallel arrays, oldest at `head` (no object per held event). Times are
+  // compared as doubles: ~256 ns resolution at today's epoch, enough to order
+  // events of different probes (closer ones keep their arrival order).
+  private ids: string[] = [];
+  private events: (NetEvent | undefined)[] = [];
+  private times: number[] = [];
   private head = 0;
-  private len = 0;
   private maxSeen = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private readonly windowNs: number;
@@ -48,7 +45,7 @@ export class Reorderer implements EventSink {
   }
 
   get size(): number {
-    return this.len - this.head;
+    return this.times.length - this.head;
   }
 
   ingest(probeId: string, event: NetEvent): void {
@@ -59,19 +56,19 @@ export class Reorderer implements EventSink {
     }
     sink.prime?.(probeId, event);
     const t = Number(event.timeUnixNano);
-    const { times, ids, events } = this;
-    // Mostly in order already: find the place from the end, and make room there.
-    let i = this.len;
-    while (i > this.head && times[i - 1]! > t) {
-      times[i] = times[i - 1]!;
-      ids[i] = ids[i - 1]!;
-      events[i] = events[i - 1];
-      i--;
+    const times = this.times;
+    // Mostly in order already: find the place from the end.
+    let i = times.length;
+    while (i > this.head && times[i - 1]! > t) i--;
+    if (i === times.length) {
+      times.push(t);
+      this.ids.push(probeId);
+      this.events.push(event);
+    } else {
+      times.splice(i, 0, t);
+      this.ids.splice(i, 0, probeId);
+      this.events.splice(i, 0, event);
     }
-    times[i] = t;
-    ids[i] = probeId;
-    events[i] = event;
-    this.len++;
     if (t > this.maxSeen) this.maxSeen = t;
     this.release(this.maxSeen - this.windowNs, sink);
     const max = this.maxHeld();
@@ -107,7 +104,7 @@ export class Reorderer implements EventSink {
   }
 
   private release(upTo: number, sink: EventSink): void {
-    while (this.head < this.len && this.times[this.head]! <= upTo) this.emitOldest(sink);
+    while (this.head < this.times.length && this.times[this.head]! <= upTo) this.emitOldest(sink);
     this.compact();
   }
 
@@ -119,20 +116,18 @@ export class Reorderer implements EventSink {
   }
 
   private compact(): void {
-    if (this.head === this.len) {
-      this.head = this.len = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.len) {
-      // move the held ones to the front (the slots behind them are already cleared)
-      const { times, ids, events, head } = this;
-      const n = this.len - head;
-      for (let i = 0; i < n; i++) {
-        times[i] = times[head + i]!;
-        ids[i] = ids[head + i]!;
-        events[i] = events[head + i];
-        events[head + i] = undefined;
+    if (this.head === this.times.length) {
+      if (this.head > 0) {
+        this.ids = [];
+        this.events = [];
+        this.times = [];
+        this.head = 0;
       }
+    } else if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.ids = this.ids.slice(this.head);
+      this.events = this.events.slice(this.head);
+      this.times = this.times.slice(this.head);
       this.head = 0;
-      this.len = n;
     }
   }
 }
