@@ -61,9 +61,15 @@ export const queueConfigSchema = z
 export type QueueConfig = z.infer<typeof queueConfigSchema>;
 
 export class BatchQueue {
-  /** Slots before `head` are taken (undefined). */
-  private queue: (NetEvent | undefined)[] = [];
-  private head = 0;
+  /**
+   * The queued events in chunks of at most max_batch_size, oldest first; a
+   * full chunk is a batch as it is (no copy). Each chunk is a new array, so
+   * it is young while it is filled: a long-lived array would reach the old
+   * generation, and every event stored into it would then be an old-to-new
+   * pointer for the write barrier and every young-generation collection.
+   */
+  private chunks: NetEvent[][] = [];
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private exporting: Promise<void> | undefined;
   private stopped = false;
@@ -83,7 +89,7 @@ export class BatchQueue {
   ) {}
 
   size(): number {
-    return this.queue.length - this.head;
+    return this.queued;
   }
 
   /** Enqueue one event. Never blocks; a full queue drops and counts. */
@@ -97,7 +103,10 @@ export class BatchQueue {
       this.telemetry.dropped(this.id, 'queue_full', 1, `queue holds ${this.cfg.max_queue_size} events`);
       return;
     }
-    this.queue.push(event);
+    const last = this.chunks[this.chunks.length - 1];
+    if (last !== undefined && last.length < this.cfg.max_batch_size) last.push(event);
+    else this.chunks.push([event]);
+    this.queued++;
     if (this.size() >= this.cfg.max_batch_size) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.cfg.scheduled_delay_ms);
   }
@@ -139,19 +148,9 @@ export class BatchQueue {
   }
 
   private takeBatch(): NetEvent[] {
-    const n = Math.min(this.cfg.max_batch_size, this.size());
-    const start = this.head;
-    const batch = this.queue.slice(start, start + n) as NetEvent[];
-    this.head += n;
-    // The taken slots must not keep their events alive until the next
-    // compaction (up to 4,096 events later): at full speed that is long
-    // enough for the young generation to promote them, and the old
-    // generation then fills with dead events until a full GC.
-    this.queue.fill(undefined, start, this.head);
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    // (only the newest chunk may be short of max_batch_size)
+    const batch = this.chunks.shift() ?? [];
+    this.queued -= batch.length;
     this.telemetry.queueDepth.set({ exporter: this.id }, this.size());
     this.wakeWaiters();
     return batch;
@@ -258,8 +257,8 @@ export class BatchQueue {
     })();
     await Promise.race([work, new Promise((r) => setTimeout(r, this.cfg.shutdown_timeout_ms + 50).unref())]);
     let left = this.size();
-    this.queue = [];
-    this.head = 0;
+    this.chunks = [];
+    this.queued = 0;
     // Batches still being exported (e.g. retrying against an endpoint that is down) are given up too.
     for (const f of this.inFlight) {
       f.abandoned = true;
