@@ -34,9 +34,15 @@ export const RESOURCE_KEYS = new Set([
   'host.name',
 ]);
 
-/** Receives attributes one by one (forEachEventAttribute). */
+/**
+ * Receives attributes one by one (forEachEventAttribute): str() and num()
+ * for values whose type the caller knows (a writer need not test it),
+ * attr() for any other.
+ */
 export interface AttrSink {
   attr(key: string, value: AttrValue): void;
+  str(key: string, value: string): void;
+  num(key: string, value: number): void;
 }
 
 /**
@@ -45,44 +51,44 @@ export interface AttrSink {
  * object).
  */
 export function forEachEventAttribute(e: NetEvent, sink: AttrSink): void {
-  sink.attr('process.pid', e.pid);
-  sink.attr('thread.id', e.tid);
-  sink.attr('process.command', e.comm);
-  sink.attr('netspan.event.type', e.type);
-  if (e.cgroupId) sink.attr('netspan.cgroup.id', e.cgroupId);
+  sink.num('process.pid', e.pid);
+  sink.num('thread.id', e.tid);
+  sink.str('process.command', e.comm);
+  sink.str('netspan.event.type', e.type);
+  if (e.cgroupId) sink.num('netspan.cgroup.id', e.cgroupId);
   switch (e.type) {
     case 'soconnect':
     case 'udpconnect':
     case 'tcpretrans':
-      sink.attr('network.transport', e.type === 'udpconnect' ? 'udp' : 'tcp');
-      sink.attr('network.type', e.family);
-      sink.attr('network.peer.address', e.daddr);
-      sink.attr('network.peer.port', e.dport);
-      sink.attr('network.local.address', e.saddr);
-      sink.attr('network.local.port', e.sport);
-      if (e.type === 'tcpretrans') sink.attr('tcp.state', e.state);
+      sink.str('network.transport', e.type === 'udpconnect' ? 'udp' : 'tcp');
+      sink.str('network.type', e.family);
+      sink.str('network.peer.address', e.daddr);
+      sink.num('network.peer.port', e.dport);
+      sink.str('network.local.address', e.saddr);
+      sink.num('network.local.port', e.sport);
+      if (e.type === 'tcpretrans') sink.str('tcp.state', e.state);
       else {
-        if (e.type === 'soconnect' && e.result !== 'ESTABLISHED') sink.attr('error.type', e.result);
-        if (e.type === 'udpconnect' && e.result !== 'OK') sink.attr('error.type', e.result);
-        sink.attr('netspan.connect.result', e.result);
+        if (e.type === 'soconnect' && e.result !== 'ESTABLISHED') sink.str('error.type', e.result);
+        if (e.type === 'udpconnect' && e.result !== 'OK') sink.str('error.type', e.result);
+        sink.str('netspan.connect.result', e.result);
       }
       break;
     case 'gethostlatency':
-      sink.attr('dns.question.name', e.host);
+      sink.str('dns.question.name', e.host);
       sink.attr('dns.answers', e.addresses);
-      sink.attr('code.function.name', e.func);
-      if (e.result !== 'OK') sink.attr('error.type', e.result);
+      sink.str('code.function.name', e.func);
+      if (e.result !== 'OK') sink.str('error.type', e.result);
       break;
     case 'skbdrop':
-      sink.attr('netspan.drop.reason', e.reason);
-      sink.attr('netspan.drop.location', e.location);
-      sink.attr('network.protocol.name', e.protocol);
-      if (e.family) sink.attr('network.type', e.family);
-      if (e.l4Protocol) sink.attr('network.transport', e.l4Protocol.toLowerCase());
-      if (e.saddr !== undefined) sink.attr('source.address', e.saddr);
-      if (e.sport !== undefined) sink.attr('source.port', e.sport);
-      if (e.daddr !== undefined) sink.attr('destination.address', e.daddr);
-      if (e.dport !== undefined) sink.attr('destination.port', e.dport);
+      sink.str('netspan.drop.reason', e.reason);
+      sink.str('netspan.drop.location', e.location);
+      sink.str('network.protocol.name', e.protocol);
+      if (e.family) sink.str('network.type', e.family);
+      if (e.l4Protocol) sink.str('network.transport', e.l4Protocol.toLowerCase());
+      if (e.saddr !== undefined) sink.str('source.address', e.saddr);
+      if (e.sport !== undefined) sink.num('source.port', e.sport);
+      if (e.daddr !== undefined) sink.str('destination.address', e.daddr);
+      if (e.dport !== undefined) sink.num('destination.port', e.dport);
       break;
   }
 }
@@ -122,11 +128,28 @@ class MergeSink implements AttrSink {
     const own = Object.prototype.hasOwnProperty.call(this.extra, key) && !RESOURCE_KEYS.has(key);
     this.sink.attr(key, own ? this.extra[key]! : value);
   }
+
+  // (an enrichment value may be of another type: through attr())
+  str(key: string, value: string): void {
+    this.attr(key, value);
+  }
+
+  num(key: string, value: number): void {
+    this.attr(key, value);
+  }
 }
 
 class ObjectSink implements AttrSink {
   readonly a: Attrs = {};
   attr(key: string, value: AttrValue): void {
+    this.a[key] = value;
+  }
+
+  str(key: string, value: string): void {
+    this.a[key] = value;
+  }
+
+  num(key: string, value: number): void {
     this.a[key] = value;
   }
 }

@@ -334,42 +334,42 @@ function writeBody(w: ProtoWriter, e: NetEvent, time: KernelTime | undefined): v
     case 'soconnect':
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
       conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
-      w.kv(KVLIST_VALUE, B.result, e.result);
-      w.kv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
-      w.kv(KVLIST_VALUE, B.nonBlocking, e.nonBlocking);
+      w.strKv(KVLIST_VALUE, B.result, e.result);
+      w.numKv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
+      w.boolKv(KVLIST_VALUE, B.nonBlocking, e.nonBlocking);
       break;
     case 'udpconnect':
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
       conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
-      w.kv(KVLIST_VALUE, B.result, e.result);
-      w.kv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
+      w.strKv(KVLIST_VALUE, B.result, e.result);
+      w.numKv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
       break;
     case 'tcpretrans':
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
       conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
-      w.kv(KVLIST_VALUE, B.state, e.state);
+      w.strKv(KVLIST_VALUE, B.state, e.state);
       break;
     case 'gethostlatency':
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
-      w.kv(KVLIST_VALUE, B.func, e.func);
-      w.kv(KVLIST_VALUE, B.host, e.host);
-      w.kv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
-      w.kv(KVLIST_VALUE, B.result, e.result);
+      w.strKv(KVLIST_VALUE, B.func, e.func);
+      w.strKv(KVLIST_VALUE, B.host, e.host);
+      w.numKv(KVLIST_VALUE, B.latencyNs, e.latencyNs);
+      w.strKv(KVLIST_VALUE, B.result, e.result);
       w.kv(KVLIST_VALUE, B.addresses, e.addresses);
       break;
     case 'skbdrop':
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
-      w.kv(KVLIST_VALUE, B.reason, e.reason);
-      w.kv(KVLIST_VALUE, B.protocol, e.protocol);
-      w.kv(KVLIST_VALUE, B.location, e.location);
+      w.strKv(KVLIST_VALUE, B.reason, e.reason);
+      w.strKv(KVLIST_VALUE, B.protocol, e.protocol);
+      w.strKv(KVLIST_VALUE, B.location, e.location);
       w.kv(KVLIST_VALUE, B.stack, e.stack);
       // from the packet's IP header, when it has one
-      if (e.family !== undefined) w.kv(KVLIST_VALUE, B.family, e.family);
-      if (e.saddr !== undefined) w.kv(KVLIST_VALUE, B.saddr, e.saddr);
-      if (e.daddr !== undefined) w.kv(KVLIST_VALUE, B.daddr, e.daddr);
-      if (e.l4Protocol !== undefined) w.kv(KVLIST_VALUE, B.l4Protocol, e.l4Protocol);
-      if (e.sport !== undefined) w.kv(KVLIST_VALUE, B.sport, e.sport);
-      if (e.dport !== undefined) w.kv(KVLIST_VALUE, B.dport, e.dport);
+      if (e.family !== undefined) w.strKv(KVLIST_VALUE, B.family, e.family);
+      if (e.saddr !== undefined) w.strKv(KVLIST_VALUE, B.saddr, e.saddr);
+      if (e.daddr !== undefined) w.strKv(KVLIST_VALUE, B.daddr, e.daddr);
+      if (e.l4Protocol !== undefined) w.strKv(KVLIST_VALUE, B.l4Protocol, e.l4Protocol);
+      if (e.sport !== undefined) w.numKv(KVLIST_VALUE, B.sport, e.sport);
+      if (e.dport !== undefined) w.numKv(KVLIST_VALUE, B.dport, e.dport);
       break;
   }
 }
@@ -385,18 +385,18 @@ function base(
 ): void {
   if (time) w.digitsKv(KVLIST_VALUE, B.timeUnixNano, time.secondsHead, time.ns, -1);
   else w.kv(KVLIST_VALUE, B.timeUnixNano, timeUnixNano.toString());
-  w.kv(KVLIST_VALUE, B.pid, pid);
-  w.kv(KVLIST_VALUE, B.tid, tid);
-  w.kv(KVLIST_VALUE, B.comm, comm);
-  w.kv(KVLIST_VALUE, B.cgroupId, cgroupId);
+  w.numKv(KVLIST_VALUE, B.pid, pid);
+  w.numKv(KVLIST_VALUE, B.tid, tid);
+  w.strKv(KVLIST_VALUE, B.comm, comm);
+  w.numKv(KVLIST_VALUE, B.cgroupId, cgroupId);
 }
 
 function conn(w: ProtoWriter, family: string, saddr: string, sport: number, daddr: string, dport: number): void {
-  w.kv(KVLIST_VALUE, B.family, family);
-  w.kv(KVLIST_VALUE, B.saddr, saddr);
-  w.kv(KVLIST_VALUE, B.sport, sport);
-  w.kv(KVLIST_VALUE, B.daddr, daddr);
-  w.kv(KVLIST_VALUE, B.dport, dport);
+  w.strKv(KVLIST_VALUE, B.family, family);
+  w.strKv(KVLIST_VALUE, B.saddr, saddr);
+  w.numKv(KVLIST_VALUE, B.sport, sport);
+  w.strKv(KVLIST_VALUE, B.daddr, daddr);
+  w.numKv(KVLIST_VALUE, B.dport, dport);
 }
 
 /** The record's attributes (field 6) as they come (forEachRecordAttribute), as writeAttributes() writes them. */
@@ -413,6 +413,14 @@ class AttributeWriter implements AttrSink {
 
   attr(key: string, value: AttrValue): void {
     this.w!.kv(ATTRIBUTES, this.keys!.at(this.i++, key), value);
+  }
+
+  str(key: string, value: string): void {
+    this.w!.strKv(ATTRIBUTES, this.keys!.at(this.i++, key), value);
+  }
+
+  num(key: string, value: number): void {
+    this.w!.numKv(ATTRIBUTES, this.keys!.at(this.i++, key), value);
   }
 }
 

@@ -398,6 +398,26 @@ export class ProtoWriter extends GrowableBuffer {
     this.keyValue(key.key, value);
   }
 
+  /**
+   * kv() of a value known to be a string (no typeof dispatch): writers of
+   * fields whose type is fixed call this one, numKv() or boolKv().
+   */
+  strKv(fieldTag: number, key: KeyPrefix, s: string): void {
+    if (this.stringKv(fieldTag, key, s)) return;
+    this.byte(fieldTag);
+    this.keyValue(key.key, s);
+  }
+
+  /** kv() of a value known to be a number. */
+  numKv(fieldTag: number, key: KeyPrefix, n: number): void {
+    if (n >>> 0 === n) {
+      this.uintKv(fieldTag, key, n);
+      return;
+    }
+    this.byte(fieldTag);
+    this.keyValue(key.key, n);
+  }
+
   /** Constant bytes at `p` (the caller made room): their whole words through the view, then the rest. */
   private putKey(p: number, key: ConstBytes): number {
     const view = this.view;
@@ -480,7 +500,7 @@ export class ProtoWriter extends GrowableBuffer {
   }
 
   /** kv() of a boolean: AnyValue.bool_value. */
-  private boolKv(fieldTag: number, key: KeyPrefix, v: boolean): void {
+  boolKv(fieldTag: number, key: KeyPrefix, v: boolean): void {
     const n = key.length;
     this.ensure(n + 10);
     const buf = this.buf;
