@@ -264,7 +264,11 @@ export class OtlpExporter implements Exporter {
     if (!this.logs) return this.toPending([], []);
     this.logEncoder.begin(BigInt(Date.now()) * 1_000_000n);
     // the record's attributes are written from the event (no attributes object per event)
-    for (const e of events) this.logEncoder.add(e, undefined, this.resources.get(resourceAttributes(e)), undefined);
+    for (const e of events) {
+      // (an event without enrichment has the node's resource: no lookup)
+      const res = e.attributes === undefined ? this.resources.node : this.resources.get(resourceAttributes(e));
+      this.logEncoder.add(e, undefined, res, undefined);
+    }
     return this.toPending([], this.logEncoder.finish());
   }
 

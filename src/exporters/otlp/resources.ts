@@ -34,6 +34,8 @@ export function workloadOf(resource: Attrs): [string, string] | undefined {
 
 export class ResourceCache {
   private readonly cache = new Map<string, Resource>();
+  /** resourceKey → the attributes last asked with, and their resource (see get()). */
+  private readonly recent = new Map<string, { attrs: Attrs; n: number; resource: Resource }>();
   readonly hostName: string;
   readonly node: Resource;
 
@@ -57,6 +59,20 @@ export class ResourceCache {
   }
 
   get(resource: Attrs): Resource {
+    // Every event of a pod asks with the same attribute values: the last set
+    // seen per pod/container/host is compared value by value first, before
+    // the sorted key string is built.
+    const id = resourceKey(resource);
+    const last = this.recent.get(id);
+    if (last !== undefined && sameAttributes(last.attrs, last.n, resource)) return last.resource;
+    const r = this.lookup(resource);
+    if (this.recent.size >= this.max) this.recent.clear();
+    const attrs = { ...resource };
+    this.recent.set(id, { attrs, n: Object.keys(attrs).length, resource: r });
+    return r;
+  }
+
+  private lookup(resource: Attrs): Resource {
     const keys = Object.keys(resource);
     if (keys.length === 0) return this.node;
     keys.sort();
@@ -85,4 +101,15 @@ export class ResourceCache {
     this.cache.set(key, r);
     return r;
   }
+}
+
+/** `b` has exactly `n` own attributes, each with the same value in `a` (primitives compared by value, others by identity). */
+function sameAttributes(a: Attrs, n: number, b: Attrs): boolean {
+  let m = 0;
+  for (const k in b) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) continue;
+    if (!Object.prototype.hasOwnProperty.call(a, k) || a[k] !== b[k]) return false;
+    m++;
+  }
+  return m === n;
 }
