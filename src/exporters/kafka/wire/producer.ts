@@ -11,8 +11,9 @@
  * The exporter asks for its topics' metadata (prepare()), writes each record
  * into its partition's buffer (produce-batch.ts: murmur2 of the key like the
  * Java client, round-robin without a key), then sendBatch() sends one
- * produce request per leader in parallel. Partitions that fail with a leadership / topic
- * creation error get fresh metadata and another try, up to `retries` times;
+ * produce request per leader in parallel. Partitions that fail with a
+ * leadership / topic creation error get fresh metadata and another try
+ * (to the partition's leader then), up to `retries` times;
  * anything else throws `KafkaSendError` with its kind. Connection failures
  * throw with `connectionLost`, and the exporter starts over from the
  * bootstrap brokers.
