@@ -209,6 +209,49 @@ for (const compression of ['none', 'gzip'] as const) {
   });
 }
 
+void test('records of any key and value length decode back exactly, around every varint boundary (property, fixed seed)', async () => {
+  // lengths near 63/64 and 8,191/8,192 (one, two, three varint bytes), for the value and for the whole record
+  const len = fc.oneof(
+    fc.integer({ min: 0, max: 300 }),
+    fc.integer({ min: 8_050, max: 8_250 }),
+    fc.constantFrom(0, 63, 64, 65, 8_191, 8_192, 20_000),
+  );
+  const record = fc.record({
+    key: fc.option(fc.string({ unit: 'grapheme', maxLength: 200 }), { nil: null }),
+    valueLen: len,
+    fill: fc.integer({ min: 0x20, max: 0x7e }),
+    ts: fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }),
+    headers: fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 }), { maxKeys: 3 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 20 }), async (recs) => {
+      const records: KafkaRecord[] = recs.map((r) => ({
+        topic: 't',
+        key: r.key,
+        value: Buffer.alloc(r.valueLen, r.fill),
+        headers: r.headers,
+        timestampMs: r.ts,
+      }));
+      const d = decodeBatch(await recordBatch(records, 'none'));
+      assert.ok(d.crcOk);
+      assert.equal(d.count, records.length);
+      assert.equal(d.baseTimestamp, BigInt(records[0]!.timestampMs));
+      assert.equal(d.maxTimestamp, BigInt(Math.max(...records.map((r) => r.timestampMs))));
+      assert.deepEqual(
+        d.records,
+        records.map((r, i) => ({
+          tsDelta: r.timestampMs - records[0]!.timestampMs,
+          offsetDelta: i,
+          key: r.key,
+          value: r.value.toString('latin1'),
+          headers: Object.entries(r.headers),
+        })),
+      );
+    }),
+    { seed: 20261122, numRuns: 150 },
+  );
+});
+
 void test('a record taken back (too large) leaves the batch as if it had never been begun', async () => {
   const part = new PartitionRecords('t', 0);
   const k = Buffer.from('k');
