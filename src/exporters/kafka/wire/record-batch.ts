@@ -42,9 +42,6 @@ const MAX_KEPT = 4 * 1024 * 1024;
  */
 const LEN_SLOT = 2;
 
-/** Byte strings up to this long are copied by a loop; longer ones natively (TypedArray.set), which is faster from here on. */
-const COPY_LOOP_MAX = 12;
-
 /** Encoded headers (count varint + pairs) per headers object: the exporter shares one frozen object per event type. */
 const headerCache = new WeakMap<object, Buffer>();
 
@@ -134,10 +131,8 @@ export class PartitionRecords {
     p = putVarlong(buf, p, ts - this.baseTimestamp);
     p = putVarint(buf, p, this.count); // offsetDelta
     p = putVarint(buf, p, keyLen);
-    if (keyLen > COPY_LOOP_MAX) {
-      buf.set(key.subarray(0, keyLen), p);
-      p += keyLen;
-    } else for (let i = 0; i < keyLen; i++) buf[p++] = key[i]!;
+    // (a loop: a native copy of part of `key` needs a view of it, which costs more than the loop)
+    for (let i = 0; i < keyLen; i++) buf[p++] = key[i]!;
     this.valueAt = w.pos = p + LEN_SLOT;
     return start;
   }
