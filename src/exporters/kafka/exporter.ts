@@ -75,6 +75,20 @@ const MAX_KEPT_JSON = 8 * 1024 * 1024;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5_000;
 
+/** The first few reasons why records of an export were not sent, for its error message. */
+class Problems {
+  readonly list: string[] = [];
+
+  add(text: string): void {
+    if (this.list.length < 3) this.list.push(text);
+  }
+
+  /** The reasons, then `message`. */
+  before(message: string): string {
+    return this.list.length ? `${this.list.join('; ')}; ${message}` : message;
+  }
+}
+
 export class KafkaExporter implements Exporter {
   private readonly records: Counter;
   private readonly bytes: Counter;
@@ -294,16 +308,16 @@ export class KafkaExporter implements Exporter {
     try {
       unready = await client.prepare(pb, topics);
     } catch (e) {
-      return this.sendError(e, client, [], batch, 0, 0, []);
+      return this.sendError(e, client, (o) => this.countEvents(batch, 0, o), 0, new Problems());
     }
-    const problems: string[] = [];
+    const problems = new Problems();
     for (const [topic, code] of unready) {
       const text = `${errorName(code)} for topic ${topic} (from the cluster metadata)`;
       if (errorKind(code) === 'transient') {
         this.countEvents(batch, 0, 'retried');
         return { code: 'retryable', error: text };
       }
-      if (problems.length < 3) problems.push(text);
+      problems.add(text);
     }
     const json = this.cfg.encoding === 'json' ? (this.json ??= new JsonWriter(64)) : undefined;
     const key = (this.keyBuf ??= new ByteWriter(256));
@@ -330,7 +344,7 @@ export class KafkaExporter implements Exporter {
         part.abandon(start);
         unsendable++;
         this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'dropped' });
-        if (problems.length < 3) problems.push(`cannot encode a ${e.type} event: ${this.message(err)}`);
+        problems.add(this.encodeProblem(e, err));
         continue;
       }
       const size = part.w.pos - valueAt + (keyLen > 0 ? keyLen : 0) + 32 + t.headerBytes;
@@ -338,8 +352,7 @@ export class KafkaExporter implements Exporter {
         part.abandon(start);
         unsendable++;
         this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'dropped' });
-        if (problems.length < 3)
-          problems.push(`a ${e.type} record of ${size} bytes for topic ${t.topic} exceeds max_message_bytes=${max}`);
+        problems.add(this.tooLargeProblem(e, size, t.topic));
         continue;
       }
       if (pb.bytes > 0 && pb.bytes + size > this.cfg.max_batch_bytes) {
@@ -349,7 +362,7 @@ export class KafkaExporter implements Exporter {
         try {
           await client.sendBatch(pb);
         } catch (err) {
-          return this.sendError(err, client, parts, batch, i, delivered, problems);
+          return this.sendError(err, client, this.countRest(parts, batch, i), delivered, problems);
         }
         delivered += this.countParts(parts, 'sent');
         pb.reset();
@@ -364,18 +377,11 @@ export class KafkaExporter implements Exporter {
       try {
         await client.sendBatch(pb);
       } catch (err) {
-        return this.sendError(err, client, parts, batch, batch.length, delivered, problems);
+        return this.sendError(err, client, this.countRest(parts, batch, batch.length), delivered, problems);
       }
       delivered += this.countParts(parts, 'sent');
     }
-    if (unsendable > 0) {
-      return {
-        code: 'failure',
-        error: `${unsendable} of ${batch.length} records not sent: ${problems.join('; ')}; the other ${delivered} were delivered`,
-        delivered,
-      };
-    }
-    return { code: 'success' };
+    return unsendable > 0 ? this.partlySent(unsendable, batch.length, problems, delivered) : { code: 'success' };
   }
 
   /** Per event type in the batch (a handful): its constants and its topic's records. */
@@ -392,30 +398,51 @@ export class KafkaExporter implements Exporter {
   }
 
   /**
-   * A send that threw: the records in `parts` and the events from `from` on
-   * are counted retried (transient) or failed, and the outcome returned.
+   * A send that threw: `count` counts what was not delivered as retried
+   * (transient) or failed, and the outcome is returned.
    */
   private sendError(
     e: unknown,
     client: ProducerClient,
-    parts: readonly PartitionRecords[],
-    batch: readonly NetEvent[],
-    from: number,
+    count: (outcome: RecordOutcome) => void,
     delivered: number,
-    problems: readonly string[],
+    problems: Problems,
   ): ExportResult {
     const err = e instanceof KafkaSendError ? e : new KafkaSendError('transient', this.message(e));
     const msg = redact(err.message, this.secrets);
     if (err.connectionLost) this.lostConnection(client, msg);
-    const outcome = err.kind === 'transient' ? 'retried' : 'failed';
-    this.countParts(parts, outcome);
-    this.countEvents(batch, from, outcome);
+    count(err.kind === 'transient' ? 'retried' : 'failed');
     if (err.kind === 'transient') return { code: 'retryable', error: msg };
+    return { code: 'failure', error: problems.before(msg), ...(delivered > 0 ? { delivered } : {}) };
+  }
+
+  /** exportDirect's undelivered: the records in `parts` and the events from `from` on (not written yet). */
+  private countRest(
+    parts: readonly PartitionRecords[],
+    batch: readonly NetEvent[],
+    from: number,
+  ): (outcome: RecordOutcome) => void {
+    return (outcome) => {
+      this.countParts(parts, outcome);
+      this.countEvents(batch, from, outcome);
+    };
+  }
+
+  /** Some records could not be sent (unsendable), the others were delivered. */
+  private partlySent(unsendable: number, total: number, problems: Problems, delivered: number): ExportResult {
     return {
       code: 'failure',
-      error: `${problems.length ? problems.join('; ') + '; ' : ''}${msg}`,
-      ...(delivered > 0 ? { delivered } : {}),
+      error: `${unsendable} of ${total} records not sent: ${problems.list.join('; ')}; the other ${delivered} were delivered`,
+      delivered,
     };
+  }
+
+  private encodeProblem(e: NetEvent, err: unknown): string {
+    return `cannot encode a ${e.type} event: ${this.message(err)}`;
+  }
+
+  private tooLargeProblem(e: NetEvent, size: number, topic: string): string {
+    return `a ${e.type} record of ${size} bytes for topic ${topic} exceeds max_message_bytes=${this.cfg.max_message_bytes}`;
   }
 
   /** Counts the records of these partitions per topic; returns how many. */
@@ -444,7 +471,7 @@ export class KafkaExporter implements Exporter {
     // Encode first: unsendable records are known before anything is sent.
     const ok: KafkaRecord[] = [];
     const sizes: number[] = [];
-    const problems: string[] = [];
+    const problems = new Problems();
     let unsendable = 0;
     // JSON values are written into one buffer, reused by every export (one export at a time, and
     // nothing refers to a record after its export), made room for from the last batch's bytes per
@@ -462,17 +489,14 @@ export class KafkaExporter implements Exporter {
       } catch (err) {
         unsendable++;
         this.records.inc({ exporter: this.ctx.id, topic: 'unknown', outcome: 'dropped' });
-        if (problems.length < 3) problems.push(`cannot encode a ${e.type} event: ${this.message(err)}`);
+        problems.add(this.encodeProblem(e, err));
         continue;
       }
       const size = encodedRecordSize(e, r, this.cfg);
       if (size > this.cfg.max_message_bytes) {
         unsendable++;
         this.count([r], 'dropped');
-        if (problems.length < 3)
-          problems.push(
-            `a ${e.type} record of ${size} bytes for topic ${r.topic} exceeds max_message_bytes=${this.cfg.max_message_bytes}`,
-          );
+        problems.add(this.tooLargeProblem(e, size, r.topic));
         continue;
       }
       ok.push(r);
@@ -505,32 +529,13 @@ export class KafkaExporter implements Exporter {
           await client.send(chunk);
         } catch (e) {
           const rest = ok.slice(start);
-          const err = e instanceof KafkaSendError ? e : new KafkaSendError('transient', this.message(e));
-          const msg = redact(err.message, this.secrets);
-          if (err.connectionLost) this.lostConnection(client, msg);
-          if (err.kind === 'transient') {
-            this.count(rest, 'retried');
-            return { code: 'retryable', error: msg };
-          }
-          this.count(rest, 'failed');
-          return {
-            code: 'failure',
-            error: `${problems.length ? problems.join('; ') + '; ' : ''}${msg}`,
-            ...(start > 0 ? { delivered: start } : {}),
-          };
+          return this.sendError(e, client, (outcome) => this.count(rest, outcome), start, problems);
         }
         this.count(chunk, 'sent', true);
         start = end;
       }
     }
-    if (unsendable > 0) {
-      return {
-        code: 'failure',
-        error: `${unsendable} of ${batch.length} records not sent: ${problems.join('; ')}; the other ${ok.length} were delivered`,
-        delivered: ok.length,
-      };
-    }
-    return { code: 'success' };
+    return unsendable > 0 ? this.partlySent(unsendable, batch.length, problems, ok.length) : { code: 'success' };
   }
 
   private lostConnection(client: ProducerClient, error: string): void {
