@@ -472,28 +472,33 @@ export class ProtoWriter extends GrowableBuffer {
    */
   private lenValueHead(fieldTag: number, key: KeyPrefix, anyTag: number, len: number): number {
     const av = 1 + varintSize(len) + len;
-    const kvLen = key.length + varintSize(av) + av;
+    let p = this.kvHead(fieldTag, key, key.length + varintSize(av) + av);
+    const buf = this.buf; // (after kvHead: it may have grown the buffer)
+    p = putVarint32(buf, p, av);
+    buf[p++] = anyTag;
+    return putVarint32(buf, p, len);
+  }
+
+  /**
+   * Makes room for a KeyValue of `kvLen` bytes (after its tag and length)
+   * and writes its tag, length and key (with the value's tag); returns
+   * where the AnyValue's length goes. `pos` is not moved.
+   */
+  private kvHead(fieldTag: number, key: KeyPrefix, kvLen: number): number {
     this.ensure(kvLen + 16);
     const buf = this.buf;
     let p = this.pos;
     buf[p++] = fieldTag;
     p = putVarint32(buf, p, kvLen);
-    p = this.putKey(p, key);
-    p = putVarint32(buf, p, av);
-    buf[p++] = anyTag;
-    return putVarint32(buf, p, len);
+    return this.putKey(p, key);
   }
 
   /** kv() of an integer in [0, 2^32): AnyValue.int_value. */
   private uintKv(fieldTag: number, key: KeyPrefix, v: number): void {
     const n = key.length;
     const kvLen = n + 2 + varintSize(v);
-    this.ensure(n + 16);
+    let p = this.kvHead(fieldTag, key, kvLen);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = fieldTag;
-    p = putVarint32(buf, p, kvLen);
-    p = this.putKey(p, key);
     buf[p++] = kvLen - n - 1;
     buf[p++] = ANY_INT;
     this.pos = putVarint32(buf, p, v);
@@ -501,13 +506,8 @@ export class ProtoWriter extends GrowableBuffer {
 
   /** kv() of a boolean: AnyValue.bool_value. */
   boolKv(fieldTag: number, key: KeyPrefix, v: boolean): void {
-    const n = key.length;
-    this.ensure(n + 10);
+    let p = this.kvHead(fieldTag, key, key.length + 3);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = fieldTag;
-    p = putVarint32(buf, p, n + 3);
-    p = this.putKey(p, key);
     buf[p++] = 2;
     buf[p++] = ANY_BOOL;
     buf[p++] = v ? 1 : 0;
