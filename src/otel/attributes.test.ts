@@ -1,19 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from '../../test/helpers/otlp-events.js';
+import { connect, OVERLAPPING_ENRICHMENT } from '../../test/helpers/otlp-events.js';
 import { eventAttributes, RESOURCE_KEYS, resourceAttributes, splitAttributes, type Attrs } from './attributes.js';
 
 void test('splitAttributes: enrichment named like an event attribute replaces its value in place; resource keys go apart', () => {
-  const e = connect({
-    result: 'ECONNREFUSED',
-    attributes: {
-      'server.address': 'db.local',
-      'error.type': 'policy',
-      'network.peer.address': '10.9.9.9',
-      'k8s.pod.uid': 'uid-2',
-      'k8s.pod.name': 'db-0',
-    },
-  });
+  const e = connect({ result: 'ECONNREFUSED', attributes: { ...OVERLAPPING_ENRICHMENT } });
   const { resource, record } = splitAttributes(e);
   // the object way: the event's attributes, then every enrichment attribute that is not a resource one
   const expected: Attrs = eventAttributes(e);

@@ -29,6 +29,24 @@ async function recordFile(lines: string[]): Promise<string> {
   return f;
 }
 
+/**
+ * A service with one soconnect pipeline into the capture exporter `id`
+ * (settings `exporter`, YAML), and a record file of n soconnect lines whose
+ * sport is their index.
+ */
+async function soconnectReplay(id: string, exporter: string, n: number) {
+  captured.clear();
+  const t = testTelemetry();
+  const cfg = config(`
+probes: { soconnect: {} }
+exporters: { ${id}: ${exporter} }
+pipelines: { p: { probes: [soconnect], exporters: [${id}] } }
+`);
+  const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
+  const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+  return { t, svc, file };
+}
+
 const twoPipelines = `
 probes: { soconnect: {}, tcpretrans: {} }
 exporters: { capture/a: {}, capture/b: {} }
@@ -75,16 +93,12 @@ test('replay fans out to pipelines; garbage lines are counted; counters add up',
 });
 
 test('replay waits for slow exporters instead of dropping (back-pressure)', async () => {
-  captured.clear();
-  const t = testTelemetry();
-  const cfg = config(`
-probes: { soconnect: {} }
-exporters: { capture/small: { queue: { max_queue_size: 100, max_batch_size: 10 } } }
-pipelines: { p: { probes: [soconnect], exporters: [capture/small] } }
-`);
-  const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
   const n = 20_000;
-  const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+  const { t, svc, file } = await soconnectReplay(
+    'capture/small',
+    '{ queue: { max_queue_size: 100, max_batch_size: 10 } }',
+    n,
+  );
   await svc.replay(file, host);
   await svc.stop();
   assert.equal(captured.get('capture/small')!.length, n);
@@ -92,16 +106,12 @@ pipelines: { p: { probes: [soconnect], exporters: [capture/small] } }
 });
 
 test('replay keeps only a few batches queued in front of a slow exporter, not the whole queue', async () => {
-  captured.clear();
-  const t = testTelemetry();
-  const cfg = config(`
-probes: { soconnect: {} }
-exporters: { capture/slow: { delay_ms: 2, queue: { max_queue_size: 20000, max_batch_size: 512 } } }
-pipelines: { p: { probes: [soconnect], exporters: [capture/slow] } }
-`);
-  const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
   const n = 30_000;
-  const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+  const { t, svc, file } = await soconnectReplay(
+    'capture/slow',
+    '{ delay_ms: 2, queue: { max_queue_size: 20000, max_batch_size: 512 } }',
+    n,
+  );
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, svc.graph.backlog())), 1);
   await svc.replay(file, host);
@@ -119,16 +129,12 @@ pipelines: { p: { probes: [soconnect], exporters: [capture/slow] } }
 
 for (const size of [1, 2, 3]) {
   test(`replay into a queue of ${size} event(s) finishes without drops`, { timeout: 30_000 }, async () => {
-    captured.clear();
-    const t = testTelemetry();
-    const cfg = config(`
-probes: { soconnect: {} }
-exporters: { capture/tiny: { queue: { max_queue_size: ${size}, max_batch_size: 1 } } }
-pipelines: { p: { probes: [soconnect], exporters: [capture/tiny] } }
-`);
-    const svc = new Service({ config: cfg, registry: fakeRegistry, telemetry: t, logger: silentLogger(), env: {} });
     const n = 300;
-    const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
+    const { t, svc, file } = await soconnectReplay(
+      'capture/tiny',
+      `{ queue: { max_queue_size: ${size}, max_batch_size: 1 } }`,
+      n,
+    );
     await svc.replay(file, host);
     await svc.stop();
     assert.equal(captured.get('capture/tiny')!.length, n);

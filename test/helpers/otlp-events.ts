@@ -11,6 +11,19 @@ import type {
 export const T0 = 1_763_000_000_123_456_789n;
 export const ms = (n: number): bigint => BigInt(Math.round(n * 1_000_000));
 
+/**
+ * Enrichment attributes of a connect's pod, two of them named like the
+ * event's own attributes (error.type, network.peer.address): their values
+ * must replace the event's in place, not be given twice.
+ */
+export const OVERLAPPING_ENRICHMENT = {
+  'server.address': 'db.local',
+  'error.type': 'policy',
+  'network.peer.address': '10.9.9.9',
+  'k8s.pod.uid': 'uid-2',
+  'k8s.pod.name': 'db-0',
+} as const;
+
 const base = { pid: 100, tid: 100, comm: 'curl', cgroupId: 7 };
 
 export function dns(over: Partial<GetHostLatencyEvent> = {}): GetHostLatencyEvent {

@@ -11,7 +11,7 @@ import protobuf from 'protobufjs';
 import { toJsonObject } from '../../core/encode.js';
 import type { NetEvent } from '../../core/event.js';
 import { resourceAttributes, splitAttributes, type Attrs } from '../../otel/attributes.js';
-import { connect, dns, drop, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
+import { connect, dns, drop, OVERLAPPING_ENRICHMENT, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
 import { hrTime, type SpanRef } from './ids.js';
 import { LogEncoder, LogRequestAssembler } from './logs-proto.js';
 import { severityOf } from './logs.js';
@@ -95,14 +95,7 @@ function events(): { e: NetEvent; span?: SpanRef }[] {
       e: connect({
         sport: 41003,
         result: 'ECONNREFUSED',
-        attributes: {
-          'server.address': 'db.local',
-          'error.type': 'policy',
-          'network.peer.address': '10.9.9.9',
-          'k8s.pod.uid': 'uid-2',
-          'k8s.pod.name': 'db-0',
-          'tcp.state': 'not a retransmit',
-        },
+        attributes: { ...OVERLAPPING_ENRICHMENT, 'tcp.state': 'not a retransmit' },
       }),
     },
     {
