@@ -246,13 +246,15 @@ export function toRecord(
   };
 }
 
-/** Bytes a record takes against max_message_bytes (key + value + headers + record overhead). */
-export function recordSize(r: KafkaRecord): number {
-  const n = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 32;
-  return n + headersSize(r.headers);
+/**
+ * Bytes a record counts against max_message_bytes: value + key (UTF-8; -1
+ * for none) + headers (headerBytes of its type) + record overhead.
+ */
+export function messageSize(valueLen: number, keyLen: number, headerBytes: number): number {
+  return valueLen + (keyLen > 0 ? keyLen : 0) + 32 + headerBytes;
 }
 
-/** recordSize(toRecord(e, cfg)) for a record just made by toRecord (headers known from its type). */
+/** messageSize() of a record just made by toRecord (headers known from its type). */
 export function encodedRecordSize(e: NetEvent, r: KafkaRecord, cfg: EncodeOptions): number {
-  return r.value.length + (r.key === null ? 0 : keyByteLength(r.key)) + 32 + typeConst(e.type, cfg).headerBytes;
+  return messageSize(r.value.length, r.key === null ? -1 : keyByteLength(r.key), typeConst(e.type, cfg).headerBytes);
 }

@@ -46,6 +46,7 @@ import {
   encodedRecordSize,
   encodeValue,
   keyInto,
+  messageSize,
   toRecord,
   typeConst,
   wallClockNanos,
@@ -347,7 +348,7 @@ export class KafkaExporter implements Exporter {
         problems.add(this.encodeProblem(e, err));
         continue;
       }
-      const size = part.w.pos - valueAt + (keyLen > 0 ? keyLen : 0) + 32 + t.headerBytes;
+      const size = messageSize(part.w.pos - valueAt, keyLen, t.headerBytes);
       if (size > max) {
         part.abandon(start);
         unsendable++;
