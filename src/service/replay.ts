@@ -4,7 +4,7 @@
  * instead of dropping).
  */
 import { open } from 'node:fs/promises';
-import { LineSplitter } from '../runner/line-splitter.js';
+import { MAX_LINE_LENGTH } from '../core/parser.js';
 import type { ProbeInput } from './probe-input.js';
 import { RECORD_MAGIC } from './recorder.js';
 
@@ -48,7 +48,14 @@ export interface BackPressure {
   waitForSpace(): Promise<void>;
 }
 
-/** `signal`: stop reading when aborted (SIGTERM); lines not yet handed to a probe input are not read. */
+/**
+ * `signal`: stop reading when aborted (SIGTERM); lines not yet handed to a probe input are not read.
+ *
+ * Lines are cut from each chunk where they are: a line's probe name is
+ * compared in place and only the probe's part is sliced (once), with no array
+ * of lines in between. A line split across two reads is joined first; a line
+ * longer than MAX_LINE_LENGTH is counted as skipped, never held whole.
+ */
 export async function replayFile(
   file: string,
   inputs: ReadonlyMap<string, ProbeInput>,
@@ -57,79 +64,98 @@ export async function replayFile(
 ): Promise<ReplayStats> {
   const stats: ReplayStats = { lines: 0, skipped: 0 };
   let first = true;
-  let batch: string[] = [];
-  const splitter = new LineSplitter(
-    (line) => batch.push(line),
-    () => {
-      stats.lines++;
-      stats.skipped++;
-    },
-  );
   // Consecutive lines mostly come from the same probe: its name is compared in
   // place instead of sliced and hashed for a map lookup on every line.
   let lastName = '';
   let lastInput: ProbeInput | undefined;
-  const handle = (line: string): void => {
+  /** The line text[s, e) (no newline). */
+  const handle = (text: string, s: number, e: number): void => {
     if (first) {
       first = false;
-      if (line.startsWith('#')) return;
+      if (text.charCodeAt(s) === 0x23 /* # */) return;
     }
     stats.lines++;
-    let input: ProbeInput | undefined;
-    let tab = lastName.length;
-    if (lastInput !== undefined && line.charCodeAt(tab) === 0x09 && line.startsWith(lastName)) {
-      input = lastInput;
-    } else {
-      tab = line.indexOf('\t');
-      input = tab > 0 ? inputs.get(line.slice(0, tab)) : undefined;
-      if (input !== undefined) {
-        lastName = line.slice(0, tab);
-        lastInput = input;
-      }
-    }
-    if (!input) {
+    if (e - s > MAX_LINE_LENGTH) {
       stats.skipped++;
       return;
     }
-    input.line(line.slice(tab + 1));
+    let input: ProbeInput | undefined;
+    let tab = s + lastName.length;
+    if (lastInput !== undefined && tab < e && text.charCodeAt(tab) === 0x09 && text.startsWith(lastName, s)) {
+      input = lastInput;
+    } else {
+      tab = text.indexOf('\t', s);
+      input = tab > s && tab < e ? inputs.get(text.slice(s, tab)) : undefined;
+      if (input !== undefined) {
+        lastName = text.slice(s, tab);
+        lastInput = input;
+      }
+    }
+    if (input === undefined) {
+      stats.skipped++;
+      return;
+    }
+    input.line(text.slice(tab + 1, e));
   };
   // A line yields at most one event per pipeline; half the free space (rounded up) is a safe budget.
   let budget = 0;
-  // (an index loop: for-of in an async function allocates an iterator result per line)
-  const drain = async (): Promise<void> => {
-    const lines = batch;
-    batch = [];
-    for (let i = 0; i < lines.length; i++) {
-      if (signal?.aborted) return;
-      while (budget <= 0) {
-        budget = Math.ceil(bp.freeSpace() / 2);
-        if (budget > 0) break;
-        await bp.waitForSpace();
-        // never spin in microtasks if the space did not come (tiny queues, events held for
-        // reordering, shutdown): let timers and I/O run
-        if (bp.freeSpace() <= 0) await new Promise<void>((r) => setImmediate(r));
-      }
-      budget--;
-      handle(lines[i]!);
+  const waitForBudget = async (): Promise<void> => {
+    while (budget <= 0) {
+      budget = Math.ceil(bp.freeSpace() / 2);
+      if (budget > 0) break;
+      await bp.waitForSpace();
+      // never spin in microtasks if the space did not come (tiny queues, events held for
+      // reordering, shutdown): let timers and I/O run
+      if (bp.freeSpace() <= 0) await new Promise<void>((r) => setImmediate(r));
     }
   };
+  /** The unterminated end of the previous chunk (at most MAX_LINE_LENGTH characters). */
+  let pending = '';
+  /** Inside a line already counted as too long: skip up to its newline. */
+  let skipping = false;
   // One read buffer for the whole replay (decoded into a new string per chunk).
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_CHUNK);
-    for (;;) {
+    read: for (;;) {
       if (signal?.aborted) break;
       const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
       if (bytesRead === 0) break;
-      splitter.push(buf.toString('latin1', 0, bytesRead));
-      await drain();
+      const text = buf.toString('latin1', 0, bytesRead);
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        if (signal?.aborted) break read;
+        if (budget <= 0) await waitForBudget();
+        budget--;
+        if (skipping) {
+          skipping = false;
+        } else if (pending.length > 0) {
+          const line = pending + text.slice(start, nl);
+          pending = '';
+          handle(line, 0, line.length);
+        } else {
+          handle(text, start, nl);
+        }
+        start = nl + 1;
+      }
+      if (start < text.length && !skipping) {
+        pending += text.slice(start);
+        if (pending.length > MAX_LINE_LENGTH) {
+          // counted now, skipped up to its newline
+          handle(pending, 0, pending.length);
+          pending = '';
+          skipping = true;
+        }
+      }
     }
   } finally {
     await fh.close();
   }
-  if (!signal?.aborted) {
-    splitter.end();
-    await drain();
+  if (!signal?.aborted && pending.length > 0) {
+    await waitForBudget();
+    handle(pending, 0, pending.length);
   }
   for (const input of inputs.values()) input.end();
   return stats;
