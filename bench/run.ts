@@ -25,12 +25,15 @@
  * 3. Memory with 5,000 pods: replay to null after k8s enrichment with 5,000 pods.
  *
  * --before DIR: a second checkout (built, with these bench files) whose
- * netspan rows run right before ours, in the same session, marked "(before)".
+ * netspan rows run at the same time as ours (one process per core, both
+ * seeing the same machine), marked "(before)"; each of our rows notes its
+ * CPU ÷ before's. --sequential runs them one after the other instead (the
+ * second of two identical builds has come out slower that way).
  *
  * --readme: also rewrite the results section of README.md (between its
  * bench markers) from this run's figures (bench/readme.ts).
  *
- *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--only a,b] [--before DIR] [--readme]
+ *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--only a,b] [--before DIR [--sequential]] [--readme]
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     'no-live': { type: 'boolean', default: false },
     only: { type: 'string' },
     before: { type: 'string' },
+    sequential: { type: 'boolean', default: false },
     readme: { type: 'boolean', default: false },
   },
 });
@@ -147,8 +151,24 @@ const rows: Row[] = [];
 const problems: string[] = [];
 const beforeDaemon = values.before ? join(values.before, 'dist/bench/daemon.js') : undefined;
 const netspanRun = async (name: string, cfg: string, file = rec, n = events, note?: string): Promise<Row> => {
-  if (beforeDaemon && n > 0) await netspanRunWith(beforeDaemon, `(before) ${name}`, cfg, file, n, note);
-  return netspanRunWith(daemon, name, cfg, file, n, note);
+  if (!beforeDaemon || n === 0) return keep(await netspanRunWith(daemon, name, cfg, file, n, note));
+  if (values.sequential) {
+    keep(await netspanRunWith(beforeDaemon, `(before) ${name}`, cfg, file, n, note));
+    return keep(await netspanRunWith(daemon, name, cfg, file, n, note));
+  }
+  // Side by side: both builds at once, so both see the same machine (one run after the
+  // other, the second has come out slower even with identical code).
+  const [b, a] = await Promise.all([
+    netspanRunWith(beforeDaemon, `(before) ${name}`, cfg, file, n, note),
+    netspanRunWith(daemon, name, cfg, file, n, note),
+  ]);
+  keep(b);
+  a.note = `${a.note ? `${a.note}; ` : ''}cpu ÷ before, side by side: ${(a.m.cpu / b.m.cpu).toFixed(3)}`;
+  return keep(a);
+};
+const keep = (row: Row): Row => {
+  rows.push(row);
+  return row;
 };
 const netspanRunWith = async (
   bin: string,
@@ -165,9 +185,7 @@ const netspanRunWith = async (
   if (s.events_sent !== n) problems.push(`${name}: events_sent ${s.events_sent} != ${n}`);
   if (dropped) problems.push(`${name}: ${dropped} dropped ${JSON.stringify(s.events_dropped)}`);
   if (s.parse_errors) problems.push(`${name}: ${s.parse_errors} parse errors`);
-  const row: Row = { name, events: n, m, seconds: s.seconds, ...(note ? { note } : {}) };
-  rows.push(row);
-  return row;
+  return { name, events: n, m, seconds: s.seconds, ...(note ? { note } : {}) };
 };
 
 if (want('reader')) {
