@@ -12,8 +12,12 @@
  *    raw lines to the same mock cluster (what `bpftrace | kcat` would cost).
  *    Every variant runs as its own process under bench/cputime.py (CPU of
  *    that process and its children). "startup" is a replay of 0 events: its
- *    CPU is subtracted for the "net" column. events_received / events_sent
- *    come from netspan's own summary and must equal N.
+ *    CPU is subtracted for the "net" column. "steady" is the steady state:
+ *    each netspan row is replayed again with N/5 events of the same mix, and
+ *    (N − N/5) ÷ (CPU of N − CPU of N/5) leaves out every one-time cost
+ *    (start-up, and V8 compiling the hot paths, ~0.9 CPU-s per process in
+ *    perf). events_received / events_sent come from netspan's own summary
+ *    and must equal N.
  * 2. Live overhead and latency. netspan runs live (soconnect + udpconnect
  *    probes, real bpftrace) to the `latency` exporter while bench/load.py makes
  *    loopback connects at a fixed rate, in two back-to-back windows; CPU of the
@@ -33,7 +37,7 @@
  * --readme: also rewrite the results section of README.md (between its
  * bench markers) from this run's figures (bench/readme.ts).
  *
- *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--only a,b] [--before DIR [--sequential]] [--readme]
+ *   npm run bench -- [--events N] [--live-seconds S] [--no-live] [--no-steady] [--only a,b] [--before DIR [--sequential]] [--readme]
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +54,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000000' },
     'live-seconds': { type: 'string', default: '10' },
     'no-live': { type: 'boolean', default: false },
+    'no-steady': { type: 'boolean', default: false },
     only: { type: 'string' },
     before: { type: 'string' },
     sequential: { type: 'boolean', default: false },
@@ -134,6 +139,13 @@ export interface Row {
   m: Measured;
   /** Processing seconds from netspan's summary (replay + flush, without process start). */
   seconds?: number;
+  /**
+   * Steady state: events per CPU-second of the events past the first W,
+   * (N − W) ÷ (CPU of N − CPU of W), from a second replay of W = N/5 events
+   * of the same mix. Leaves out every one-time cost: start-up, and V8
+   * compiling the hot paths (~0.9 CPU-s per process in perf).
+   */
+  steady?: number;
   note?: string;
 }
 
@@ -147,11 +159,23 @@ log(
   `mix: ${JSON.stringify(info.events)}; ${info.lines} lines; distinct sample records: ${JSON.stringify(info.samples)}`,
 );
 
+// The warm-up part for the steady-state column: a fifth of the events, same mix.
+const warm = values['no-steady'] || values.before || events < 50_000 ? 0 : Math.round(events / 5);
+const recWarm = join(dir, 'warm.rec');
+if (warm > 0) await writeRecord(recWarm, warm);
+
 const rows: Row[] = [];
 const problems: string[] = [];
 const beforeDaemon = values.before ? join(values.before, 'dist/bench/daemon.js') : undefined;
 const netspanRun = async (name: string, cfg: string, file = rec, n = events, note?: string): Promise<Row> => {
-  if (!beforeDaemon || n === 0) return keep(await netspanRunWith(daemon, name, cfg, file, n, note));
+  if (!beforeDaemon || n === 0) {
+    const row = await netspanRunWith(daemon, name, cfg, file, n, note);
+    if (warm > 0 && n === events && file === rec) {
+      const w = await netspanRunWith(daemon, `${name} (${warm} events)`, cfg, recWarm, warm);
+      row.steady = (n - warm) / Math.max(row.m.cpu - w.m.cpu, 1e-3);
+    }
+    return keep(row);
+  }
   if (values.sequential) {
     keep(await netspanRunWith(beforeDaemon, `(before) ${name}`, cfg, file, n, note));
     return keep(await netspanRunWith(daemon, name, cfg, file, n, note));
@@ -258,7 +282,7 @@ if (want('otlp')) {
     sink.kill('SIGTERM');
     const r = await sink;
     const got = /logs (\d+)/.exec(String(r.stdout))?.[1];
-    const expected = events * (beforeDaemon ? 2 : 1);
+    const expected = events * (beforeDaemon ? 2 : 1) + warm;
     if (Number(got) !== expected) problems.push(`otlp sink received ${got} log records, expected ${expected}`);
   }
 }
@@ -415,13 +439,13 @@ let o = `\nnetspan bench ${new Date().toISOString()} — ${events.toLocaleString
 )
   .map(([k, v]) => `${k} ${v}`)
   .join(', ')}; ${info.lines.toLocaleString('en')} lines)\n\n`;
-o += `${pad('replay variant', 34)} ${padl('wall s', 7)} ${padl('cpu s', 7)} ${padl('events/s', 10)} ${padl('ev/cpu-s', 10)} ${padl('net ev/cpu-s', 12)} ${padl('RSS MB', 7)} ${padl('cpu÷reader', 10)} ${padl('cpu÷kcat', 9)}\n`;
+o += `${pad('replay variant', 34)} ${padl('wall s', 7)} ${padl('cpu s', 7)} ${padl('events/s', 10)} ${padl('ev/cpu-s', 10)} ${padl('net ev/cpu-s', 12)} ${padl('steady', 9)} ${padl('RSS MB', 7)} ${padl('cpu÷reader', 10)} ${padl('cpu÷kcat', 9)}\n`;
 for (const r of rows) {
   const net = r.events && r !== startup ? r.events / Math.max(r.m.cpu - startup.m.cpu, 1e-3) : NaN;
   const wall = r.seconds ?? r.m.wall;
-  o += `${pad(r.name, 34)} ${padl(r.m.wall.toFixed(2), 7)} ${padl(r.m.cpu.toFixed(2), 7)} ${padl(r.events ? fmt(r.events / wall) : '-', 10)} ${padl(r.events ? fmt(r.events / r.m.cpu) : '-', 10)} ${padl(Number.isNaN(net) || !r.name.startsWith('netspan') ? '-' : fmt(net), 12)} ${padl(r.m.maxrssMb.toFixed(0), 7)} ${padl(base && r.events ? (r.m.cpu / base.m.cpu).toFixed(2) + 'x' : '-', 10)} ${padl(kcat && r.events ? (r.m.cpu / kcat.m.cpu).toFixed(2) + 'x' : '-', 9)}${r.note ? `  (${r.note})` : ''}\n`;
+  o += `${pad(r.name, 34)} ${padl(r.m.wall.toFixed(2), 7)} ${padl(r.m.cpu.toFixed(2), 7)} ${padl(r.events ? fmt(r.events / wall) : '-', 10)} ${padl(r.events ? fmt(r.events / r.m.cpu) : '-', 10)} ${padl(Number.isNaN(net) || !r.name.startsWith('netspan') ? '-' : fmt(net), 12)} ${padl(r.steady ? fmt(r.steady) : '-', 9)} ${padl(r.m.maxrssMb.toFixed(0), 7)} ${padl(base && r.events ? (r.m.cpu / base.m.cpu).toFixed(2) + 'x' : '-', 10)} ${padl(kcat && r.events ? (r.m.cpu / kcat.m.cpu).toFixed(2) + 'x' : '-', 9)}${r.note ? `  (${r.note})` : ''}\n`;
 }
-o += `events/s: events ÷ netspan's own processing seconds (summary; wall of the process for baselines). net: CPU minus the startup row.\n`;
+o += `events/s: events ÷ netspan's own processing seconds (summary; wall of the process for baselines). net: CPU minus the startup row. steady: N − N/5 events ÷ the CPU they added over a replay of N/5 events, which leaves out start-up and V8 compiling the hot paths.\n`;
 if (lives.length) {
   o += `\n${pad('live (loopback connects)', 26)} ${padl('ops', 7)} ${padl('events', 7)} ${padl('first: netspan / bpftrace cpu s', 32)} ${padl('steady: netspan / bpftrace cpu s', 33)} ${padl('p50 ms', 7)} ${padl('p99 ms', 7)} ${padl('max ms', 7)} ${padl('RSS MB', 7)}\n`;
   const cpuCell = (c: LiveCpu, w: number): string =>
