@@ -167,6 +167,10 @@ if (warm > 0) await writeRecord(recWarm, warm);
 const rows: Row[] = [];
 const problems: string[] = [];
 const beforeDaemon = values.before ? join(values.before, 'dist/bench/daemon.js') : undefined;
+const keep = (row: Row): Row => {
+  rows.push(row);
+  return row;
+};
 const netspanRun = async (name: string, cfg: string, file = rec, n = events, note?: string): Promise<Row> => {
   if (!beforeDaemon || n === 0) {
     const row = await netspanRunWith(daemon, name, cfg, file, n, note);
@@ -189,10 +193,6 @@ const netspanRun = async (name: string, cfg: string, file = rec, n = events, not
   keep(b);
   a.note = `${a.note ? `${a.note}; ` : ''}cpu ÷ before, side by side: ${(a.m.cpu / b.m.cpu).toFixed(3)}`;
   return keep(a);
-};
-const keep = (row: Row): Row => {
-  rows.push(row);
-  return row;
 };
 const netspanRunWith = async (
   bin: string,
