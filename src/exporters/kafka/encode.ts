@@ -2,6 +2,7 @@
  * Event → Kafka record (topic, key, headers, value). Pure functions; the
  * client never sees a NetEvent.
  */
+import { asciiAt } from '../../core/ascii.js';
 import { isUint31, putUint31 } from '../../core/decimal.js';
 import type { GrowableBuffer } from '../../core/growable-buffer.js';
 import { JsonWriter } from '../../core/json-writer.js';
@@ -124,17 +125,6 @@ function endpointAt(buf: Buffer, at: number, addr: string, port: number): number
   if (v6) buf[p++] = 0x5d; // ]
   buf[p++] = 0x3a; // :
   return digitsAt(buf, p, port);
-}
-
-/** An ASCII string's bytes at p; -1 when it is not ASCII. */
-function asciiAt(buf: Buffer, at: number, s: string): number {
-  let p = at;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return -1;
-    buf[p++] = c;
-  }
-  return p;
 }
 
 /** The decimal digits of a number as String() writes it, at p. */

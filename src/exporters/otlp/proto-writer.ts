@@ -16,6 +16,7 @@
  * intermediate values, no length moved after the fact.
  */
 import { GrowableBuffer } from '../../core/growable-buffer.js';
+import { asciiAt } from '../../core/ascii.js';
 
 /** Wire types. */
 export const VARINT = 0;
@@ -167,15 +168,10 @@ export class ProtoWriter extends GrowableBuffer {
     if (len <= SHORT_STRING) {
       this.ensure(1 + len);
       const buf = this.buf;
-      const start = this.pos + 1;
-      let p = start;
-      for (let i = 0; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          this.stringNative(s);
-          return;
-        }
-        buf[p++] = c;
+      const p = asciiAt(buf, this.pos + 1, s);
+      if (p < 0) {
+        this.stringNative(s);
+        return;
       }
       buf[this.pos] = len; // SHORT_STRING < 128: one length byte
       this.pos = p;
@@ -348,11 +344,8 @@ export class ProtoWriter extends GrowableBuffer {
     buf[p++] = len + 2;
     buf[p++] = ANY_STRING;
     buf[p++] = len;
-    for (let i = 0; i < len; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) return false;
-      buf[p++] = c;
-    }
+    p = asciiAt(buf, p, s);
+    if (p < 0) return false;
     buf[at] = p - at - 1;
     this.pos = p;
     return true;
@@ -573,12 +566,7 @@ function putVarint32(buf: Buffer, p: number, value: number): number {
 function putAscii(buf: Buffer, p: number, s: string): number {
   const len = s.length;
   if (len > ASCII_LOOP_MAX) return buf.write(s, p, 'utf8') === len ? p + len : -1;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return -1;
-    buf[p++] = c;
-  }
-  return p;
+  return asciiAt(buf, p, s);
 }
 
 const KEY_CACHE_MAX = 2048;
