@@ -90,18 +90,15 @@ export class ByteWriter extends GrowableBuffer {
 
   /** Kafka's signed varint (zigzag, 32-bit). */
   varint(v: number): this {
-    return this.uvarint((v << 1) ^ (v >> 31));
+    this.ensure(5);
+    this.pos = putVarint(this.buf, this.pos, v);
+    return this;
   }
 
   /** Kafka's signed varlong (zigzag), for |v| < 2^52 (timestamps deltas). */
   varlong(v: number): this {
     this.ensure(10);
-    let x = v >= 0 ? v * 2 : -v * 2 - 1;
-    while (x >= 0x80) {
-      this.buf[this.pos++] = (x % 0x80) | 0x80;
-      x = Math.floor(x / 0x80);
-    }
-    this.buf[this.pos++] = x;
+    this.pos = putVarlong(this.buf, this.pos, v);
     return this;
   }
 
@@ -117,6 +114,29 @@ export class ByteWriter extends GrowableBuffer {
   view(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+}
+
+/** Kafka's signed varint (zigzag, 32-bit) of v at p (room made by the caller); returns the position after it. */
+export function putVarint(buf: Uint8Array, p: number, v: number): number {
+  let x = ((v << 1) ^ (v >> 31)) >>> 0;
+  while (x >= 0x80) {
+    buf[p++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
+  }
+  buf[p++] = x;
+  return p;
+}
+
+/** Kafka's signed varlong (zigzag) of v (|v| < 2^52) at p (room made by the caller); returns the position after it. */
+export function putVarlong(buf: Uint8Array, p: number, v: number): number {
+  if (v >= -0x40000000 && v < 0x40000000) return putVarint(buf, p, v);
+  let x = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (x >= 0x80) {
+    buf[p++] = (x % 0x80) | 0x80;
+    x = Math.floor(x / 0x80);
+  }
+  buf[p++] = x;
+  return p;
 }
 
 /** Byte length of a signed varint (zigzag) of v. */

@@ -22,7 +22,7 @@
 import { crc32c } from '@node-rs/crc32';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import { ByteWriter, varintSize } from './bytes.js';
+import { ByteWriter, putVarint, putVarlong, varintSize } from './bytes.js';
 
 const gzip = promisify(gzipCb);
 
@@ -68,29 +68,6 @@ export function keyByteLength(key: string): number {
   if (len > 256) return Buffer.byteLength(key, 'utf8');
   for (let i = 0; i < len; i++) if (key.charCodeAt(i) >= 0x80) return Buffer.byteLength(key, 'utf8');
   return len;
-}
-
-/** A zigzag varint of v at p; returns the position after it. */
-function putVarint(buf: Buffer, p: number, v: number): number {
-  let x = ((v << 1) ^ (v >> 31)) >>> 0;
-  while (x >= 0x80) {
-    buf[p++] = (x & 0x7f) | 0x80;
-    x >>>= 7;
-  }
-  buf[p++] = x;
-  return p;
-}
-
-/** A zigzag varlong of v (|v| < 2^52) at p; returns the position after it. */
-function putVarlong(buf: Buffer, p: number, v: number): number {
-  if (v >= -0x40000000 && v < 0x40000000) return putVarint(buf, p, v);
-  let x = v >= 0 ? v * 2 : -v * 2 - 1;
-  while (x >= 0x80) {
-    buf[p++] = (x % 0x80) | 0x80;
-    x = Math.floor(x / 0x80);
-  }
-  buf[p++] = x;
-  return p;
 }
 
 /**
