@@ -54,7 +54,9 @@ export interface BackPressure {
  * Lines are cut from each chunk where they are: a line's probe name is
  * compared in place and only the probe's part is sliced (once), with no array
  * of lines in between. A line split across two reads is joined first; a line
- * longer than MAX_LINE_LENGTH is counted as skipped, never held whole.
+ * longer than MAX_LINE_LENGTH is counted as skipped, never held whole (the
+ * rules of runner/line-splitter.ts, which is not used here: it hands out a
+ * whole read's lines at once, and replay waits for queue space between lines).
  */
 export async function replayFile(
   file: string,
