@@ -10,13 +10,21 @@ import { replayFile, type BackPressure, type ReplayStats } from './replay.js';
 
 const NAMES = ['soconnect', 'skbdrop', 'udpconnect'];
 
-/** Probe inputs that record what they were given, in one shared list. */
-function recordingInputs(): { inputs: Map<string, ProbeInput>; got: string[]; ended: string[] } {
+/** Probe inputs that record what they were given, in one shared list; `onLine` sees it after each line. */
+function recordingInputs(onLine?: (got: readonly string[]) => void): {
+  inputs: Map<string, ProbeInput>;
+  got: string[];
+  ended: string[];
+} {
   const got: string[] = [];
   const ended: string[] = [];
   const inputs = new Map<string, ProbeInput>();
   for (const name of NAMES) {
-    const fake = { line: (l: string) => got.push(`${name}|${l}`), end: () => ended.push(name) };
+    const line = (l: string): void => {
+      got.push(`${name}|${l}`);
+      onLine?.(got);
+    };
+    const fake = { line, end: () => ended.push(name) };
     inputs.set(name, fake as unknown as ProbeInput);
   }
   return { inputs, got, ended };
@@ -40,13 +48,18 @@ function expected(text: string): { got: string[]; stats: ReplayStats } {
   return { got, stats: { lines: lines.length, skipped } };
 }
 
-async function replayText(text: string, bp = unbounded) {
+async function replayText(
+  text: string,
+  bp = unbounded,
+  signal?: AbortSignal,
+  onLine?: (got: readonly string[]) => void,
+) {
   const dir = await mkdtemp(join(tmpdir(), 'netspan-replay-'));
   try {
     const file = join(dir, 'rec.txt');
     await writeFile(file, text, 'latin1');
-    const r = recordingInputs();
-    const stats = await replayFile(file, r.inputs, bp);
+    const r = recordingInputs(onLine);
+    const stats = await replayFile(file, r.inputs, bp, signal);
     return { ...r, stats };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -144,23 +157,38 @@ void test('replay waits for back-pressure between lines and never hands more lin
 
 void test('replay stops handing lines out once aborted, and still ends every input', async () => {
   const text = Array.from({ length: 50_000 }, (_, i) => `skbdrop\tline ${i}`).join('\n') + '\n';
-  const dir = await mkdtemp(join(tmpdir(), 'netspan-replay-'));
-  try {
-    const file = join(dir, 'rec.txt');
-    await writeFile(file, text, 'latin1');
-    const r = recordingInputs();
-    const ac = new AbortController();
-    const input = r.inputs.get('skbdrop')!;
-    const orig = input.line.bind(input);
-    input.line = (l: string) => {
-      orig(l);
-      if (r.got.length === 1234) ac.abort();
-    };
-    const stats = await replayFile(file, r.inputs, unbounded, ac.signal);
-    assert.equal(r.got.length, 1234);
-    assert.equal(stats.lines, 1234);
-    assert.deepEqual(r.ended, NAMES);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const ac = new AbortController();
+  const r = await replayText(text, unbounded, ac.signal, (got) => {
+    if (got.length === 1234) ac.abort();
+  });
+  assert.equal(r.got.length, 1234);
+  assert.equal(r.stats.lines, 1234);
+  assert.deepEqual(r.ended, NAMES);
+});
+
+void test('an abort while replay waits for queue space that never comes (exporter endpoint down) ends the replay at once', async () => {
+  const text = Array.from({ length: 1000 }, (_, i) => `skbdrop\tline ${i}`).join('\n') + '\n';
+  const ac = new AbortController();
+  // room for 10 events, then the queues never drain
+  let free = 10;
+  let waits = 0;
+  const stuck: BackPressure = {
+    freeSpace: () => free,
+    waitForSpace: () => {
+      waits++;
+      setTimeout(() => ac.abort(), 20);
+      return new Promise<void>(() => {});
+    },
+  };
+  const t0 = Date.now();
+  const r = await replayText(text, stuck, ac.signal, () => free--);
+  assert.ok(Date.now() - t0 < 2000, `replay ended ${Date.now() - t0} ms after it started`);
+  assert.equal(waits, 1);
+  // the ten lines there was room for, then nothing
+  assert.deepEqual(
+    r.got,
+    Array.from({ length: 10 }, (_, i) => `skbdrop|line ${i}`),
+  );
+  assert.equal(r.stats.lines, 10);
+  assert.deepEqual(r.ended, NAMES);
 });

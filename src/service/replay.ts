@@ -49,7 +49,7 @@ export interface BackPressure {
 }
 
 /**
- * `signal`: stop reading when aborted (SIGTERM); lines not yet handed to a probe input are not read.
+ * `signal`: stop reading when aborted (SIGTERM), at once, also while waiting for queue space; lines not yet handed to a probe input are not read.
  *
  * Lines are cut from each chunk where they are: a line's probe name is
  * compared in place and only the probe's part is sliced (once), with no array
@@ -101,15 +101,25 @@ export async function replayFile(
   };
   // A line yields at most one event per pipeline; half the free space (rounded up) is a safe budget.
   let budget = 0;
-  const waitForBudget = async (): Promise<void> => {
+  // An abort does not wait for the queues: an exporter retrying against an endpoint that is down
+  // may take minutes to make room, and SIGTERM must stop within the shutdown grace period.
+  const aborted = new Promise<void>((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  /** False when aborted while waiting. */
+  const waitForBudget = async (): Promise<boolean> => {
     while (budget <= 0) {
+      if (signal?.aborted) return false;
       budget = Math.ceil(bp.freeSpace() / 2);
       if (budget > 0) break;
-      await bp.waitForSpace();
+      await Promise.race([bp.waitForSpace(), aborted]);
+      if (signal?.aborted) return false;
       // never spin in microtasks if the space did not come (tiny queues, events held for
       // reordering, shutdown): let timers and I/O run
       if (bp.freeSpace() <= 0) await new Promise<void>((r) => setImmediate(r));
     }
+    return true;
   };
   /** The unterminated end of the previous chunk (at most MAX_LINE_LENGTH characters). */
   let pending = '';
@@ -129,7 +139,7 @@ export async function replayFile(
         const nl = text.indexOf('\n', start);
         if (nl < 0) break;
         if (signal?.aborted) break read;
-        if (budget <= 0) await waitForBudget();
+        if (budget <= 0 && !(await waitForBudget())) break read;
         budget--;
         if (skipping) {
           skipping = false;
@@ -155,10 +165,7 @@ export async function replayFile(
   } finally {
     await fh.close();
   }
-  if (!signal?.aborted && pending.length > 0) {
-    await waitForBudget();
-    handle(pending, 0, pending.length);
-  }
+  if (!signal?.aborted && pending.length > 0 && (await waitForBudget())) handle(pending, 0, pending.length);
   for (const input of inputs.values()) input.end();
   return stats;
 }

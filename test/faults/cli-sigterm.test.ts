@@ -3,7 +3,9 @@
  * (replaying a big record, and live from a stand-in bpftrace that never stops
  * printing); it exits 0 within the shutdown grace period and its
  * "netspan stopped" line accounts for every event: received = sent + dropped,
- * and sent equals the JSON lines that reached stdout.
+ * and sent equals the JSON lines that reached stdout. The same with the
+ * exporter's endpoint down (its batches retrying for minutes): the stop does
+ * not wait for them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../../src/paths.js';
 import { runNetspan } from '../helpers/cli.js';
 import { sleep, until } from '../helpers/faults.js';
+import { freePort } from '../helpers/k8s-api-server.js';
 
 const config = `
 probes: { soconnect: {} }
@@ -25,6 +28,18 @@ async function soconnectLines(): Promise<string[]> {
   return (await readFile(join(repoRoot(), 'src/probes/soconnect/testdata/live-netns.txt'), 'latin1'))
     .split('\n')
     .filter((l) => l.startsWith('connect\t'));
+}
+
+/** A record file of `n` soconnect lines (the live capture's, cycled, kernel times made increasing). */
+async function writeSoconnectRecord(file: string, n: number): Promise<void> {
+  const base = await soconnectLines();
+  const rec: string[] = ['#netspan-record v1 clock_offset_ns=0'];
+  for (let i = 0; i < n; i++) {
+    const f = base[i % base.length]!.split('\t');
+    f[1] = String(600_000_000_000 + i);
+    rec.push(`soconnect\t${f.join('\t')}`);
+  }
+  await writeFile(file, rec.join('\n') + '\n', 'latin1');
 }
 
 function summaryOf(logs: Record<string, unknown>[]) {
@@ -50,15 +65,8 @@ void test(
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'netspan-term-'));
     try {
-      const base = await soconnectLines();
       const n = 300_000;
-      const rec: string[] = ['#netspan-record v1 clock_offset_ns=0'];
-      for (let i = 0; i < n; i++) {
-        const f = base[i % base.length]!.split('\t');
-        f[1] = String(600_000_000_000 + i);
-        rec.push(`soconnect\t${f.join('\t')}`);
-      }
-      await writeFile(join(dir, 'rec.txt'), rec.join('\n') + '\n', 'latin1');
+      await writeSoconnectRecord(join(dir, 'rec.txt'), n);
       await writeFile(join(dir, 'netspan.yaml'), config);
       const run = runNetspan(['run', '--config', join(dir, 'netspan.yaml'), '--replay', join(dir, 'rec.txt')]);
       await until(() => run.stdoutLines() >= 1000, 30_000, 'the first events on stdout');
@@ -121,3 +129,64 @@ void test(
     }
   },
 );
+
+for (const mode of ['replay', 'live'] as const) {
+  void test(
+    `SIGTERM during ${mode === 'replay' ? '--replay' : 'live output'} while the OTLP endpoint is down and batches are being retried: exit 0 within the grace period, every event counted as dropped`,
+    { timeout: 120_000 },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'netspan-term-'));
+      try {
+        const port = await freePort();
+        await writeFile(
+          join(dir, 'netspan.yaml'),
+          `
+probes: { soconnect: {} }
+exporters:
+  otlp:
+    endpoint: "http://127.0.0.1:${port}"
+    signals: { traces: false, metrics: false, logs: true }
+    queue: { max_queue_size: 4000, max_batch_size: 256, shutdown_timeout_ms: 2000, retry: { max_elapsed_ms: 600000 } }
+pipelines: { p: { probes: [soconnect], exporters: [otlp] } }
+`,
+        );
+        let run;
+        if (mode === 'replay') {
+          await writeSoconnectRecord(join(dir, 'rec.txt'), 50_000);
+          run = runNetspan(['run', '--config', join(dir, 'netspan.yaml'), '--replay', join(dir, 'rec.txt')]);
+        } else {
+          await writeFile(join(dir, 'out.txt'), (await soconnectLines()).join('\n') + '\n', 'latin1');
+          run = runNetspan(['run', '--config', join(dir, 'netspan.yaml')], {
+            NETSPAN_BPFTRACE: join(repoRoot(), 'test/fixtures/scripted-bpftrace.mjs'),
+            NETSPAN_FAKE_OUTPUT: join(dir, 'out.txt'),
+            NETSPAN_FAKE_REPEAT: '0',
+          });
+        }
+        const failing = (): boolean => run.logs.some((l) => l.msg === 'Export attempt failed');
+        await until(failing, 30_000, 'a failed export attempt');
+        // a few retries later (back-off 0.5 s, 1 s, 2 s...): batches are in flight and queued
+        await sleep(2000);
+        const t0 = Date.now();
+        run.child.kill('SIGTERM');
+        const r = await run.done;
+        const took = Date.now() - t0;
+        assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
+        assert.ok(took < 2000 + 3000, `exit took ${took} ms`);
+        const s = summaryOf(run.logs);
+        if (mode === 'replay') assert.equal(s.interrupted, true);
+        assert.ok(s.events_received >= 256, `events received: ${s.events_received}`);
+        assert.equal(s.events_sent, 0);
+        assert.equal(s.events_received, s.dropped, JSON.stringify(s));
+        // what was queued or being retried at the stop is dropped with reason shutdown
+        assert.ok((s.events_dropped['otlp:shutdown'] ?? 0) >= 256, JSON.stringify(s.events_dropped));
+        assert.deepEqual(
+          Object.keys(s.events_dropped).filter((k) => !k.startsWith('otlp:')),
+          [],
+        );
+        assert.equal(s.parse_errors, 0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+}
