@@ -168,7 +168,7 @@ export class ProtoWriter extends GrowableBuffer {
     if (len <= SHORT_STRING) {
       this.ensure(1 + len);
       const buf = this.buf;
-      const p = asciiAt(buf, this.pos + 1, s);
+      const p = asciiAt(buf, this.pos + 1, s, len);
       if (p < 0) {
         this.stringNative(s);
         return;
@@ -344,7 +344,7 @@ export class ProtoWriter extends GrowableBuffer {
     buf[p++] = len + 2;
     buf[p++] = ANY_STRING;
     buf[p++] = len;
-    p = asciiAt(buf, p, s);
+    p = asciiAt(buf, p, s, len);
     if (p < 0) return false;
     buf[at] = p - at - 1;
     this.pos = p;
@@ -509,8 +509,9 @@ export class ProtoWriter extends GrowableBuffer {
 
   /** kv() of a string: AnyValue.string_value. False (nothing written) when `s` is not ASCII. */
   private stringKv(fieldTag: number, key: KeyPrefix, s: string): boolean {
-    let p = this.lenValueHead(fieldTag, key, ANY_STRING, s.length);
-    p = putAscii(this.buf, p, s);
+    const len = s.length;
+    let p = this.lenValueHead(fieldTag, key, ANY_STRING, len);
+    p = putAscii(this.buf, p, s, len);
     if (p < 0) return false;
     this.pos = p;
     return true;
@@ -522,7 +523,8 @@ export class ProtoWriter extends GrowableBuffer {
     for (let i = 0; i < a.length; i++) {
       const s = a[i];
       if (typeof s !== 'string') return false;
-      const av = 1 + varintSize(s.length) + s.length;
+      const len = s.length;
+      const av = 1 + varintSize(len) + len;
       arr += 1 + varintSize(av) + av;
     }
     let p = this.lenValueHead(fieldTag, key, ANY_ARRAY, arr);
@@ -530,10 +532,11 @@ export class ProtoWriter extends GrowableBuffer {
     for (let i = 0; i < a.length; i++) {
       const s = a[i] as string;
       buf[p++] = FIELD1_LEN;
-      p = putVarint32(buf, p, 1 + varintSize(s.length) + s.length);
+      const len = s.length;
+      p = putVarint32(buf, p, 1 + varintSize(len) + len);
       buf[p++] = ANY_STRING;
-      p = putVarint32(buf, p, s.length);
-      p = putAscii(buf, p, s);
+      p = putVarint32(buf, p, len);
+      p = putAscii(buf, p, s, len);
       if (p < 0) return false;
     }
     this.pos = p;
@@ -555,7 +558,7 @@ function putVarint32(buf: Buffer, p: number, value: number): number {
 }
 
 /**
- * The UTF-8 bytes of `s` at `p` (the caller made room for s.length + 8
+ * The UTF-8 bytes of `s` (`len`: its length) at `p` (the caller made room for len + 8
  * bytes); returns the position after them, or -1 when `s` is not ASCII
  * (its UTF-8 is longer than its length, so the length written before it is
  * wrong). Short strings by a loop, longer ones natively: Buffer.write's
@@ -563,10 +566,9 @@ function putVarint32(buf: Buffer, p: number, value: number): number {
  * unit takes more bytes than units), and a non-ASCII string that does not
  * fit is cut short, which the same comparison catches.
  */
-function putAscii(buf: Buffer, p: number, s: string): number {
-  const len = s.length;
+function putAscii(buf: Buffer, p: number, s: string, len: number): number {
   if (len > ASCII_LOOP_MAX) return buf.write(s, p, 'utf8') === len ? p + len : -1;
-  return asciiAt(buf, p, s);
+  return asciiAt(buf, p, s, len);
 }
 
 const KEY_CACHE_MAX = 2048;
