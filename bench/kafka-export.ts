@@ -9,9 +9,12 @@
  * collection on V8's helper threads is counted.
  *
  * --before DIR: a second built checkout whose exporter runs alternately with
- * ours in the same process.
+ * ours in the same process. --after DIR: take "current" from a built copy
+ * too (e.g. `cp -r dist /tmp/cur/`): this file's own exporter shares its
+ * modules (JsonWriter, keys) with the rows above it, whose calls change V8's
+ * type feedback; measured 3-7% against it, so compare two copies.
  *
- *   npx tsc -p . && node dist/bench/kafka-export.js [events] [rounds] [--before DIR]
+ *   npx tsc -p . && node dist/bench/kafka-export.js [events] [rounds] [--before DIR [--after DIR]]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +31,10 @@ import { Telemetry } from '../src/telemetry/internal-events.js';
 import { startMockCluster } from '../test/helpers/kafka-mock.js';
 import { recordEvents } from './record.js';
 
-const { values, positionals } = parseArgs({ options: { before: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { before: { type: 'string' }, after: { type: 'string' } },
+  allowPositionals: true,
+});
 const N = Math.min(Math.max(Number(positionals[0] ?? 200_000) || 200_000, 1000), 2_000_000);
 const ROUNDS = Math.min(Math.max(Number(positionals[1] ?? 5) || 5, 1), 50);
 const BATCH = 512;
@@ -38,15 +44,12 @@ const events = await recordEvents(N, clock);
 const cluster = await startMockCluster(1);
 
 type ExporterClass = new (cfg: unknown, ctx: ComponentContext) => Exporter;
+const exporterOf = async (dir: string): Promise<ExporterClass> =>
+  ((await import(join(dir, 'dist/src/exporters/kafka/exporter.js'))) as { KafkaExporter: ExporterClass }).KafkaExporter;
 const impls: { name: string; Exp: ExporterClass }[] = [
-  { name: 'current', Exp: KafkaExporter as unknown as ExporterClass },
+  { name: 'current', Exp: values.after ? await exporterOf(values.after) : (KafkaExporter as unknown as ExporterClass) },
 ];
-if (values.before) {
-  const mod = (await import(join(values.before, 'dist/src/exporters/kafka/exporter.js'))) as {
-    KafkaExporter: ExporterClass;
-  };
-  impls.unshift({ name: 'before', Exp: mod.KafkaExporter });
-}
+if (values.before) impls.unshift({ name: 'before', Exp: await exporterOf(values.before) });
 
 const cfg = kafkaConfigSchema.parse({
   brokers: cluster.bootstrap,

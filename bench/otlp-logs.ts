@@ -6,9 +6,12 @@
  * then LogRequestAssembler per 512-event batch; +span: with a span context,
  * as build() does with traces on, from splitAttributes' record object).
  * With a second built checkout, its logs-proto.js runs alternately in the
- * same process and the bytes of both are compared.
+ * same process and the bytes of both are compared. --after DIR takes
+ * "current" from a built copy too (e.g. `cp -r dist /tmp/cur/`): this file's
+ * own encoder shares its modules with the split row, whose calls change V8's
+ * type feedback, so compare two copies.
  *
- *   npx tsc -p . && node dist/bench/otlp-logs.js [events] [rounds] [--before DIR]
+ *   npx tsc -p . && node dist/bench/otlp-logs.js [events] [rounds] [--before DIR [--after DIR]]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +24,10 @@ import * as current from '../src/exporters/otlp/logs-proto.js';
 import { ResourceCache } from '../src/exporters/otlp/resources.js';
 import { recordEvents } from './record.js';
 
-const { values, positionals } = parseArgs({ options: { before: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { before: { type: 'string' }, after: { type: 'string' } },
+  allowPositionals: true,
+});
 const N = Math.min(Math.max(Number(positionals[0] ?? 200_000) || 200_000, 1000), 2_000_000);
 const ROUNDS = Math.min(Math.max(Number(positionals[1] ?? 5) || 5, 1), 50);
 const BATCH = 512;
@@ -57,8 +63,8 @@ function run(impl: Impl, withSpan: boolean, keep?: Uint8Array[]): number {
     const end = Math.min(events.length, i + BATCH);
     for (let j = i; j < end; j++) {
       const e = events[j]!;
-      if (withSpan || impl.name === 'before') {
-        // build() with traces on (and the encoder before it could write attributes from the event)
+      if (withSpan) {
+        // build() with traces on
         const { resource, record } = splitAttributes(e);
         enc.add(e, record, resources.get(resource), withSpan ? span : undefined);
       } else enc.add(e, undefined, resources.get(resourceAttributes(e)), undefined);
@@ -78,11 +84,12 @@ function timeUs(impl: Impl, withSpan: boolean): number {
   return t.user + t.system;
 }
 
-const impls: Impl[] = [{ name: 'current', ...(current as unknown as Omit<Impl, 'name'>) }];
-if (values.before) {
-  const mod = (await import(join(values.before, 'dist/src/exporters/otlp/logs-proto.js'))) as Omit<Impl, 'name'>;
-  impls.unshift({ name: 'before', ...mod });
-}
+const encoderOf = async (dir: string): Promise<Omit<Impl, 'name'>> =>
+  (await import(join(dir, 'dist/src/exporters/otlp/logs-proto.js'))) as Omit<Impl, 'name'>;
+const impls: Impl[] = [
+  { name: 'current', ...(values.after ? await encoderOf(values.after) : (current as unknown as Omit<Impl, 'name'>)) },
+];
+if (values.before) impls.unshift({ name: 'before', ...(await encoderOf(values.before)) });
 
 // same bytes from every implementation
 if (impls.length > 1) {
