@@ -17,11 +17,23 @@ export interface LiveResult {
   stderr: string;
 }
 
+/**
+ * An event the test makes before its real action, again and again until the
+ * probe reports it: bpftrace prints "Attaching N probes..." before it
+ * attaches them, and a big program (skbdrop's) can take seconds after that
+ * banner to see its first event.
+ */
+export interface Canary {
+  send(): Promise<void>;
+  seen(e: NetEvent): boolean;
+}
+
 export async function runProbeDuring(
   def: ProbeDefinition,
   action: () => Promise<void>,
   settleMs = 500,
   options?: ProbeConfig,
+  canary?: Canary,
 ): Promise<LiveResult> {
   const prepared = await def.prepare(await hostContext(), options);
   const child = execa('bpftrace', ['-e', prepared.program], {
@@ -54,6 +66,15 @@ export async function runProbeDuring(
   clearTimeout(timer);
   if (child.exitCode !== null) throw new Error(`bpftrace exited before attaching:\n${result.stderr}`);
   try {
+    if (canary) {
+      const until = Date.now() + 30_000;
+      while (!result.events.some((e) => canary.seen(e))) {
+        if (Date.now() > until || child.exitCode !== null)
+          throw new Error(`no canary event within 30 s of bpftrace's "Attaching" banner:\n${result.stderr}`);
+        await canary.send();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     await action();
     await new Promise((r) => setTimeout(r, settleMs));
   } finally {

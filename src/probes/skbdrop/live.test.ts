@@ -13,6 +13,13 @@ import { skbdropProbe } from './index.js';
 
 const base = 41000 + (process.pid % 500) * 20; // this run's ports: base .. base+19
 
+// once bpftrace attached: a UDP packet to a closed port (base + 15) until the probe reports one
+const CANARY = `
+import socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('10.201.0.1', 0))
+u.sendto(b'c', ('10.201.0.1', int(sys.argv[1]) + 15))
+`;
+
 const SENDER = `
 import socket, sys
 b = int(sys.argv[1])
@@ -46,13 +53,22 @@ test('skbdrop live: NO_SOCKET (UDP, UDP6, TCP) and NETFILTER_DROP in a private n
       ['ip', 'netns', 'exec', ns, 'nft', '-f', '-'],
       `table inet netspan_skbdrop_test {\n chain input {\n  type filter hook input priority 0; policy accept;\n  udp dport ${base + 3} drop\n }\n}\n`,
     );
-    const live = await runProbeDuring(skbdropProbe, async () => {
-      const r = await execa('ip', ['netns', 'exec', ns, 'python3', '-c', SENDER, String(base)], {
-        timeout: 15_000,
-        stdin: 'ignore',
-      });
-      assert.equal(String(r.stdout).trim(), 'done');
-    });
+    const live = await runProbeDuring(
+      skbdropProbe,
+      async () => {
+        const r = await execa('ip', ['netns', 'exec', ns, 'python3', '-c', SENDER, String(base)], {
+          timeout: 15_000,
+          stdin: 'ignore',
+        });
+        assert.equal(String(r.stdout).trim(), 'done');
+      },
+      500,
+      undefined,
+      {
+        send: () => sh(['ip', 'netns', 'exec', ns, 'python3', '-c', CANARY, String(base)]),
+        seen: (e) => e.type === 'skbdrop' && e.dport === base + 15,
+      },
+    );
     assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr:\n${live.stderr}`);
     const mine = live.events.filter(
       (e): e is SkbDropEvent => e.type === 'skbdrop' && e.dport !== undefined && e.dport > base && e.dport < base + 12,
