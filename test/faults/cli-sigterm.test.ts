@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/paths.js';
-import { runNetspan } from '../helpers/cli.js';
+import { runNetspan, type CliRun } from '../helpers/cli.js';
 import { sleep, until } from '../helpers/faults.js';
 import { freePort } from '../helpers/k8s-api-server.js';
 
@@ -59,6 +59,17 @@ function summaryOf(logs: Record<string, unknown>[]) {
   return { ...x, dropped };
 }
 
+/** SIGTERM to `run`, which must exit 0 within `withinMs`; returns its summaryOf(). */
+async function terminate(run: CliRun, withinMs: number) {
+  const t0 = Date.now();
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  const took = Date.now() - t0;
+  assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
+  assert.ok(took < withinMs, `exit took ${took} ms`);
+  return summaryOf(run.logs);
+}
+
 void test(
   'SIGTERM during --replay of a big record: exit 0 within the grace period, every event accounted for',
   { timeout: 120_000 },
@@ -70,13 +81,7 @@ void test(
       await writeFile(join(dir, 'netspan.yaml'), config);
       const run = runNetspan(['run', '--config', join(dir, 'netspan.yaml'), '--replay', join(dir, 'rec.txt')]);
       await until(() => run.stdoutLines() >= 1000, 30_000, 'the first events on stdout');
-      const t0 = Date.now();
-      run.child.kill('SIGTERM');
-      const r = await run.done;
-      const took = Date.now() - t0;
-      assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
-      assert.ok(took < 4000 + 3000, `exit took ${took} ms`);
-      const s = summaryOf(run.logs);
+      const s = await terminate(run, 4000 + 3000);
       assert.equal(s.interrupted, true);
       assert.ok(s.events_received > 0 && s.events_received < n, `interrupted mid-stream: ${s.events_received} of ${n}`);
       assert.equal(s.events_received, s.events_sent + s.dropped, JSON.stringify(s));
@@ -108,13 +113,7 @@ void test(
       });
       await until(() => run.stdoutLines() >= 5000, 30_000, 'a burst of events on stdout');
       await sleep(200);
-      const t0 = Date.now();
-      run.child.kill('SIGTERM');
-      const r = await run.done;
-      const took = Date.now() - t0;
-      assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
-      assert.ok(took < 3000 + 4000 + 3000, `exit took ${took} ms`);
-      const s = summaryOf(run.logs);
+      const s = await terminate(run, 3000 + 4000 + 3000);
       assert.ok(s.events_received >= 5000);
       assert.equal(s.events_received, s.events_sent + s.dropped, JSON.stringify(s));
       assert.equal(s.events_sent, run.stdoutLines(), 'sent = JSON lines on stdout');
@@ -166,13 +165,7 @@ pipelines: { p: { probes: [soconnect], exporters: [otlp] } }
         await until(failing, 30_000, 'a failed export attempt');
         // a few retries later (back-off 0.5 s, 1 s, 2 s...): batches are in flight and queued
         await sleep(2000);
-        const t0 = Date.now();
-        run.child.kill('SIGTERM');
-        const r = await run.done;
-        const took = Date.now() - t0;
-        assert.deepEqual(r, { exitCode: 0, signal: undefined }, run.stderrText().slice(-2000));
-        assert.ok(took < 2000 + 3000, `exit took ${took} ms`);
-        const s = summaryOf(run.logs);
+        const s = await terminate(run, 2000 + 3000);
         if (mode === 'replay') assert.equal(s.interrupted, true);
         assert.ok(s.events_received >= 256, `events received: ${s.events_received}`);
         assert.equal(s.events_sent, 0);
