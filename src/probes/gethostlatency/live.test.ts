@@ -66,13 +66,25 @@ void test('gethostlatency live: getaddrinfo / gethostbyname / gethostbyname2 fro
     let ghbn!: Resolved;
     let ghbn2!: Resolved;
     let node!: Resolved;
-    const live = await runProbeDuring(gethostlatencyProbe, async () => {
-      const py = 'test/fixtures/resolve.py';
-      gai = await inNs(ns, 'python3', [py, 'gai', hex('payments.test'), hex('nosuch.test'), hex(LONG_NAME)]);
-      ghbn = await inNs(ns, 'python3', [py, 'ghbn', hex('ledger.test'), hex('nosuch.test')]);
-      ghbn2 = await inNs(ns, 'python3', [py, 'ghbn2_6', hex('payments.test')]);
-      node = await inNs(ns, process.execPath, ['test/fixtures/resolve.mjs', 'ledger.test']);
-    });
+    const py = 'test/fixtures/resolve.py';
+    const live = await runProbeDuring(
+      gethostlatencyProbe,
+      async () => {
+        gai = await inNs(ns, 'python3', [py, 'gai', hex('payments.test'), hex('nosuch.test'), hex(LONG_NAME)]);
+        ghbn = await inNs(ns, 'python3', [py, 'ghbn', hex('ledger.test'), hex('nosuch.test')]);
+        ghbn2 = await inNs(ns, 'python3', [py, 'ghbn2_6', hex('payments.test')]);
+        node = await inNs(ns, process.execPath, ['test/fixtures/resolve.mjs', 'ledger.test']);
+      },
+      500,
+      undefined,
+      // until the probe reports one: a lookup of canary.test (not in the hosts file; see Canary)
+      {
+        send: async () => {
+          await inNs(ns, 'python3', [py, 'gai', hex('canary.test')]);
+        },
+        seen: (e) => e.type === 'gethostlatency' && e.host === 'canary.test',
+      },
+    );
     assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr:\n${live.stderr}`);
     // The fixture itself saw what the hosts file says.
     assert.deepEqual(

@@ -67,36 +67,53 @@ void test(
         };
         const results = new Map<string, ConnectResult>();
         const t0 = BigInt(Date.now()) * 1_000_000n;
-        const live = await runProbeDuring(soconnectProbe, async () => {
-          // The two timeouts run alongside the quick cases.
-          const slow = ['nb4timeout', 'blk4timeout'].map(async (name) => {
-            results.set(
-              name,
-              await runNodeFixture<ConnectResult>(net.clientNs, fixture('tcpconnect.mjs'), [
-                ...runs[name]!,
-                '--comm',
+        const live = await runProbeDuring(
+          soconnectProbe,
+          async () => {
+            // The two timeouts run alongside the quick cases.
+            const slow = ['nb4timeout', 'blk4timeout'].map(async (name) => {
+              results.set(
                 name,
+                await runNodeFixture<ConnectResult>(net.clientNs, fixture('tcpconnect.mjs'), [
+                  ...runs[name]!,
+                  '--comm',
+                  name,
+                ]),
+              );
+            });
+            for (const [name, args] of Object.entries(runs)) {
+              if (name.endsWith('timeout')) continue;
+              results.set(
+                name,
+                await runNodeFixture<ConnectResult>(net.clientNs, fixture('tcpconnect.mjs'), [...args, '--comm', name]),
+              );
+            }
+            results.set(
+              'hostile',
+              await runNodeFixture<ConnectResult>(net.clientNs, fixture('tcpconnect.mjs'), [
+                net.server4,
+                String(OPEN),
+                '--comm-hex',
+                HOSTILE_COMM.toString('hex'),
               ]),
             );
-          });
-          for (const [name, args] of Object.entries(runs)) {
-            if (name.endsWith('timeout')) continue;
-            results.set(
-              name,
-              await runNodeFixture<ConnectResult>(net.clientNs, fixture('tcpconnect.mjs'), [...args, '--comm', name]),
-            );
-          }
-          results.set(
-            'hostile',
-            await runNodeFixture<ConnectResult>(net.clientNs, fixture('tcpconnect.mjs'), [
-              net.server4,
-              String(OPEN),
-              '--comm-hex',
-              HOSTILE_COMM.toString('hex'),
-            ]),
-          );
-          await Promise.all(slow);
-        });
+            await Promise.all(slow);
+          },
+          500,
+          undefined,
+          // until the probe reports one: a refused connect named "canary" (see Canary)
+          {
+            send: async () => {
+              await runNodeFixture(net.clientNs, fixture('tcpconnect.mjs'), [
+                net.server4,
+                String(CLOSED),
+                '--comm',
+                'canary',
+              ]);
+            },
+            seen: (e) => e.type === 'soconnect' && e.comm === 'canary',
+          },
+        );
         const t1 = BigInt(Date.now()) * 1_000_000n;
         assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
         assert.equal(live.lost, 0);

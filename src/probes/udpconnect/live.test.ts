@@ -34,9 +34,21 @@ void test('udpconnect live: IPv4, IPv6, unreachable, hostile comm', { timeout: 1
     ];
     const results = new Map<string, UdpResult>();
     const t0 = BigInt(Date.now()) * 1_000_000n;
-    const live = await runProbeDuring(udpconnectProbe, async () => {
-      for (const [name, args] of runs) results.set(name, await runNodeFixture<UdpResult>(net.clientNs, script, args));
-    });
+    const live = await runProbeDuring(
+      udpconnectProbe,
+      async () => {
+        for (const [name, args] of runs) results.set(name, await runNodeFixture<UdpResult>(net.clientNs, script, args));
+      },
+      500,
+      undefined,
+      // until the probe reports one: a UDP connect named "canary" (see Canary)
+      {
+        send: async () => {
+          await runNodeFixture(net.clientNs, script, [net.server4, '5354', '--comm', 'canary']);
+        },
+        seen: (e) => e.type === 'udpconnect' && e.comm === 'canary',
+      },
+    );
     const t1 = BigInt(Date.now()) * 1_000_000n;
     assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
     const events = live.events.filter((e): e is UdpConnectEvent => e.type === 'udpconnect');
