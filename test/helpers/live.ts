@@ -20,8 +20,8 @@ export interface LiveResult {
 /**
  * An event the test makes before its real action, again and again until the
  * probe reports it: bpftrace prints "Attaching N probes..." before it
- * attaches them, and a big program (skbdrop's) can take seconds after that
- * banner to see its first event.
+ * attaches them, so an event made right after the banner can go unseen
+ * (skbdrop's test saw none, three runs in a row, on one VM).
  */
 export interface Canary {
   send(): Promise<void>;
