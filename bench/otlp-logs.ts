@@ -3,7 +3,7 @@
  * (bench/record.ts, cycled from real captures, parsed by the probes' parsers)
  * encoded the way OtlpExporter.buildLogs() does (resourceAttributes,
  * ResourceCache, LogEncoder writing the record's attributes from the event,
- * then LogRequestAssembler per 512-event batch; +span: with a span context,
+ * then RequestAssembler per 512-event batch; +span: with a span context,
  * as build() does with traces on, from splitAttributes' record object).
  * With a second built checkout, its logs-proto.js runs alternately in the
  * same process and the bytes of both are compared. --after DIR takes
@@ -20,7 +20,8 @@ import type { NetEvent } from '../src/core/event.js';
 import type { Clock } from '../src/core/parser.js';
 import { resourceAttributes, splitAttributes, type Attrs } from '../src/otel/attributes.js';
 import type { SpanRef } from '../src/exporters/otlp/ids.js';
-import * as current from '../src/exporters/otlp/logs-proto.js';
+import { LogEncoder } from '../src/exporters/otlp/logs-proto.js';
+import { RequestAssembler } from '../src/exporters/otlp/request.js';
 import { ResourceCache } from '../src/exporters/otlp/resources.js';
 import { recordEvents } from './record.js';
 
@@ -43,7 +44,7 @@ interface Assembler {
 interface Impl {
   name: string;
   LogEncoder: new () => Encoder;
-  LogRequestAssembler: new (scope: { name: string; version?: string }) => Assembler;
+  RequestAssembler: new (scope: { name: string; version?: string }) => Assembler;
 }
 
 const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
@@ -56,7 +57,7 @@ const scope = { name: 'netspan', version: '0.1.0' };
 /** Encode and assemble every event in batches; returns request bytes (all of them when `keep`). */
 function run(impl: Impl, withSpan: boolean, keep?: Uint8Array[]): number {
   const enc = new impl.LogEncoder();
-  const asm = new impl.LogRequestAssembler(scope);
+  const asm = new impl.RequestAssembler(scope);
   let bytes = 0;
   for (let i = 0; i < events.length; i += BATCH) {
     enc.begin(1_763_000_100_000_000_007n);
@@ -84,10 +85,16 @@ function timeUs(impl: Impl, withSpan: boolean): number {
   return t.user + t.system;
 }
 
-const encoderOf = async (dir: string): Promise<Omit<Impl, 'name'>> =>
-  (await import(join(dir, 'dist/src/exporters/otlp/logs-proto.js'))) as Omit<Impl, 'name'>;
+/** A built checkout's encoder (builds before request.ts had the assembler in logs-proto.js, as LogRequestAssembler). */
+async function encoderOf(dir: string): Promise<Omit<Impl, 'name'>> {
+  const logs = (await import(join(dir, 'dist/src/exporters/otlp/logs-proto.js'))) as Record<string, unknown>;
+  const request = logs.LogRequestAssembler
+    ? { RequestAssembler: logs.LogRequestAssembler }
+    : ((await import(join(dir, 'dist/src/exporters/otlp/request.js'))) as Record<string, unknown>);
+  return { LogEncoder: logs.LogEncoder, RequestAssembler: request.RequestAssembler } as Omit<Impl, 'name'>;
+}
 const impls: Impl[] = [
-  { name: 'current', ...(values.after ? await encoderOf(values.after) : (current as unknown as Omit<Impl, 'name'>)) },
+  { name: 'current', ...(values.after ? await encoderOf(values.after) : { LogEncoder, RequestAssembler }) },
 ];
 if (values.before) impls.unshift({ name: 'before', ...(await encoderOf(values.before)) });
 

@@ -2,15 +2,14 @@
  * OTLP/gRPC exporter: traces (connection traces), logs (one record per event)
  * and metrics, shipped by the OpenTelemetry JS SDK's gRPC exporters.
  *
- * Spans are built as SDK ReadableSpan objects with per-pod resources and
- * handed straight to the SDK exporter's export(): the SDK providers carry a
- * single resource each, while the OTLP serializers group whatever records
- * they get by resource, so one request carries many pods. Log records are
- * written straight to protobuf (logs-proto.ts, same bytes as the SDK's
- * serializer, a fraction of the CPU) and sent by the SDK's gRPC transport
- * (logs-transport.ts); requests are cut to the collector's default 4 MiB
- * limit from the records' known sizes. Metrics go through a MeterProvider
- * (see metrics.ts).
+ * Spans and log records are written straight to protobuf when a batch is
+ * prepared (spans-proto.ts, logs-proto.ts: the bytes the SDK's serializers
+ * wrote for ReadableSpans and ReadableLogRecords, for a fraction of the CPU
+ * and memory), each with its pod's resource, and sent by the SDK's gRPC
+ * transport (transport.ts); one request carries many pods, and requests are
+ * cut to the collector's default 4 MiB limit from the records' known sizes.
+ * A batch's buffers go back to a pool once it is settled (chunk-pool.ts).
+ * Metrics go through a MeterProvider (see metrics.ts).
  *
  * Retries: the batch queue in front retries a batch on `retryable`. The
  * records built from a batch are kept until every signal has delivered them,
@@ -24,33 +23,40 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials as grpcCredentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
 import type { ExportResult as SdkExportResult } from '@opentelemetry/core';
-import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { OTLPGRPCExporterConfigNode } from '@opentelemetry/otlp-grpc-exporter-base';
 import type { NetEvent } from '../../core/event.js';
 import { resourceAttributes, splitAttributes } from '../../otel/attributes.js';
 import { repoRoot } from '../../paths.js';
 import type { ComponentContext, Exporter, ExportResult } from '../../pipeline/component.js';
+import { ChunkPool } from './chunk-pool.js';
 import type { OtlpConfig } from './config.js';
 import { classify, grpcCode } from './grpc-status.js';
-import { LogEncoder, LogRequestAssembler, type EncodedLog } from './logs-proto.js';
-import { OtlpLogsTransport } from './logs-transport.js';
+import { LogEncoder } from './logs-proto.js';
 import type { NetMetrics } from './metrics.js';
+import { RequestAssembler, type EncodedRecord } from './request.js';
 import { ResourceCache } from './resources.js';
-import { buildSpan } from './spans.js';
+import { SpanEncoder } from './spans-proto.js';
 import { Stitcher, type Planned } from './stitch.js';
 import { OtlpTelemetry, type RecordDropReason, type Signal } from './telemetry.js';
+import { OtlpTransport, type TransportSignal } from './transport.js';
 
-type SdkConfig = NonNullable<ConstructorParameters<typeof OTLPTraceExporter>[0]>;
+type SdkConfig = OTLPGRPCExporterConfigNode;
 
-interface SignalExporter<T> {
-  export(items: T[], cb: (r: SdkExportResult) => void): void;
+interface SignalExporter {
+  export(items: EncodedRecord[], cb: (r: SdkExportResult) => void): void;
   shutdown(): Promise<void>;
 }
 
+type SendOutcome = { outcome: 'success' | 'failure' | 'retryable'; error?: string; remaining?: EncodedRecord[] };
+
 interface Pending {
-  spans?: ReadableSpan[];
-  logs?: EncodedLog[];
+  /** Spans and log records still undelivered. */
+  traces?: EncodedRecord[];
+  logs?: EncodedRecord[];
+  /** The buffers the records are in: back to the pool once the batch is settled. */
+  chunks: Buffer[];
   inFlight?: Promise<ExportResult>;
   /** Date.now() when the last attempt finished. */
   lastAttemptEnd: number;
@@ -61,18 +67,18 @@ export interface OtlpExporterOptions {
   now?: () => number;
   /** How often held retransmits/drops are checked for expiry. */
   sweepIntervalMs?: number;
-  /** Largest logs request sent without splitting (default: just under gRPC's 4 MiB; tests raise it). */
-  maxLogsRequestBytes?: number;
+  /** Largest request sent without splitting (default: just under gRPC's 4 MiB; tests raise it). */
+  maxRequestBytes?: number;
 }
 
 const GRPC_UNAVAILABLE = 14;
 const ABANDON_SLACK_MS = 1_000;
 /**
- * Largest logs request sent as one: gRPC's default maximum receive message
- * size (the Collector's too), less a margin. A collector with a lower limit
- * still gets its requests split on RESOURCE_EXHAUSTED (see send()).
+ * Largest request sent as one: gRPC's default maximum receive message size
+ * (the Collector's too), less a margin. A collector with a lower limit still
+ * gets its requests split on RESOURCE_EXHAUSTED (see send()).
  */
-const MAX_LOGS_REQUEST_BYTES = 4 * 1024 * 1024 - 16 * 1024;
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024 - 16 * 1024;
 
 let cachedVersion: string | undefined;
 export function netspanVersion(): string {
@@ -92,12 +98,12 @@ export class OtlpExporter implements Exporter {
   private readonly resources: ResourceCache;
   private readonly scope: InstrumentationScope;
   private readonly now: () => number;
-  private traces?: SignalExporter<ReadableSpan>;
-  /** Makes the SDK trace exporter (a fresh channel each time, see resetChannel). */
-  private makeTraces?: () => SignalExporter<ReadableSpan>;
-  private logs?: SignalExporter<EncodedLog>;
-  private readonly logEncoder = new LogEncoder();
-  private readonly logAssembler: LogRequestAssembler;
+  private traces?: SignalExporter;
+  private logs?: SignalExporter;
+  readonly pool = new ChunkPool();
+  private readonly spanEncoder = new SpanEncoder(this.pool);
+  private readonly logEncoder = new LogEncoder(this.pool);
+  private readonly assembler: RequestAssembler;
   private metrics?: NetMetrics;
   private sdkConfig?: SdkConfig;
   private readonly pending = new Map<readonly NetEvent[], Pending>();
@@ -124,7 +130,7 @@ export class OtlpExporter implements Exporter {
     );
     this.resources = new ResourceCache(cfg.resource_attributes, cfg.host_service_name);
     this.scope = { name: 'netspan', version: netspanVersion() };
-    this.logAssembler = new LogRequestAssembler(this.scope);
+    this.assembler = new RequestAssembler(this.scope);
   }
 
   get healthy(): boolean {
@@ -162,14 +168,9 @@ export class OtlpExporter implements Exporter {
       // finish (with DEADLINE_EXCEEDED) a little before the batch queue's own timeout gives up on the attempt
       timeoutMillis: Math.max(1, Math.floor(this.cfg.queue.export_timeout_ms * 0.9)),
     };
-    // the SDK's trace and metric exporters are loaded only for their signals (~0.1 s of start-up CPU when only logs are on)
-    if (this.cfg.signals.traces) {
-      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
-      const sdkConfig = this.sdkConfig;
-      this.makeTraces = () => new OTLPTraceExporter(sdkConfig);
-      this.traces = this.makeTraces();
-    }
-    if (this.cfg.signals.logs) this.logs = new OtlpLogsTransport(this.sdkConfig, this.logAssembler);
+    if (this.cfg.signals.traces) this.traces = this.transport('traces');
+    if (this.cfg.signals.logs) this.logs = this.transport('logs');
+    // the SDK's metric exporter is loaded only for its signal (start-up CPU)
     if (this.cfg.signals.metrics) {
       const [{ OTLPMetricExporter }, { NetMetrics }] = await Promise.all([
         import('@opentelemetry/exporter-metrics-otlp-grpc'),
@@ -222,6 +223,7 @@ export class OtlpExporter implements Exporter {
       if (result.code !== 'retryable') {
         this.pending.delete(batch);
         this.completed.add(batch);
+        this.settle(p);
       }
       this.ok = result.code === 'success';
       return result;
@@ -247,60 +249,66 @@ export class OtlpExporter implements Exporter {
     return this.build(planned);
   }
 
+  /** The event's resource (an event without enrichment has the node's: no lookup). */
+  private resourceOf(e: NetEvent): Resource {
+    return e.attributes === undefined ? this.resources.node : this.resources.get(resourceAttributes(e));
+  }
+
+  /** Spans and log records of placed events; the attributes are written from each event (no object per event). */
   private build(planned: readonly Planned[]): Pending {
-    const spans: ReadableSpan[] = [];
-    if (this.logs) this.logEncoder.begin(BigInt(Date.now()) * 1_000_000n);
+    const spans = this.traces ? this.spanEncoder : undefined;
+    const logs = this.logs ? this.logEncoder : undefined;
+    spans?.begin();
+    logs?.begin(BigInt(Date.now()) * 1_000_000n);
     for (const p of planned) {
-      const { resource, record } = splitAttributes(p.event);
-      const res = this.resources.get(resource);
-      if (this.traces && p.span) spans.push(buildSpan(p.event, p.span, record, res, this.scope));
-      if (this.logs) this.logEncoder.add(p.event, record, res, this.traces ? p.ctx : undefined);
+      const res = this.resourceOf(p.event);
+      if (spans && p.span) spans.add(p.event, p.span, res);
+      logs?.add(p.event, undefined, res, spans ? p.ctx : undefined);
     }
-    return this.toPending(spans, this.logs ? this.logEncoder.finish() : []);
+    return this.toPending(spans?.finish() ?? [], logs?.finish() ?? []);
   }
 
   /** build() without traces: a log record per event, in batch order. */
   private buildLogs(events: readonly NetEvent[]): Pending {
     if (!this.logs) return this.toPending([], []);
     this.logEncoder.begin(BigInt(Date.now()) * 1_000_000n);
-    // the record's attributes are written from the event (no attributes object per event)
-    for (const e of events) {
-      // (an event without enrichment has the node's resource: no lookup)
-      const res = e.attributes === undefined ? this.resources.node : this.resources.get(resourceAttributes(e));
-      this.logEncoder.add(e, undefined, res, undefined);
-    }
+    for (const e of events) this.logEncoder.add(e, undefined, this.resourceOf(e), undefined);
     return this.toPending([], this.logEncoder.finish());
   }
 
-  private toPending(spans: ReadableSpan[], logs: EncodedLog[]): Pending {
-    const out: Pending = { lastAttemptEnd: Date.now() };
-    if (spans.length) out.spans = spans;
-    if (logs.length) out.logs = logs;
+  private toPending(spans: EncodedRecord[], logs: EncodedRecord[]): Pending {
+    const out: Pending = { lastAttemptEnd: Date.now(), chunks: [] };
+    if (spans.length) {
+      out.traces = spans;
+      out.chunks.push(spans[0]!.chunk);
+    }
+    if (logs.length) {
+      out.logs = logs;
+      out.chunks.push(logs[0]!.chunk);
+    }
     return out;
+  }
+
+  /** A batch is done with (delivered, or its records counted as dropped): its buffers can be written again. */
+  private settle(p: Pending): void {
+    for (const c of p.chunks) this.pool.give(c);
+    p.chunks = [];
+    p.traces = undefined;
+    p.logs = undefined;
   }
 
   /** Send every signal still undelivered in `p`; successful and permanently failed signals are settled. */
   private async ship(p: Pending): Promise<ExportResult> {
     const tasks: Promise<{ signal: Signal; outcome: string; error?: string }>[] = [];
-    const spans = p.spans;
-    if (spans && this.traces) {
+    for (const signal of ['traces', 'logs'] as const) {
+      const items = p[signal];
+      if (!items || !this[signal]) continue;
       tasks.push(
-        this.send('traces', () => this.traces, spans).then((c) => {
-          p.spans = c.outcome === 'retryable' ? (c.remaining ?? spans) : undefined;
+        this.sendRecords(signal, items).then((c) => {
+          p[signal] = c.outcome === 'retryable' ? (c.remaining ?? items) : undefined;
           if (c.outcome === 'failure')
-            this.otel.dropped('traces', 'export_failed', (c.remaining ?? spans).length, c.error);
-          return { signal: 'traces', ...c };
-        }),
-      );
-    }
-    const logs = p.logs;
-    if (logs && this.logs) {
-      tasks.push(
-        this.sendLogs(logs).then((c) => {
-          p.logs = c.outcome === 'retryable' ? (c.remaining ?? logs) : undefined;
-          if (c.outcome === 'failure')
-            this.otel.dropped('logs', 'export_failed', (c.remaining ?? logs).length, c.error);
-          return { signal: 'logs', ...c };
+            this.otel.dropped(signal, 'export_failed', (c.remaining ?? items).length, c.error);
+          return { signal, ...c };
         }),
       );
     }
@@ -314,62 +322,44 @@ export class OtlpExporter implements Exporter {
   }
 
   /**
-   * Logs in requests of at most MAX_LOGS_REQUEST_BYTES (a record larger than
+   * Ship records no batch owns (released by the stitcher's sweep, or at
+   * shutdown) in one attempt: there is no queue to retry them, so what is
+   * still undelivered after it is counted as dropped.
+   */
+  private async shipOnce(p: Pending, reason: RecordDropReason): Promise<void> {
+    await this.ship(p);
+    if (p.traces) this.otel.dropped('traces', reason, p.traces.length, 'not delivered in its one attempt');
+    if (p.logs) this.otel.dropped('logs', reason, p.logs.length, 'not delivered in its one attempt');
+    this.settle(p);
+  }
+
+  /**
+   * Records in requests of at most MAX_REQUEST_BYTES (a record larger than
    * that alone still goes out alone), one after the other; `remaining` is
    * what is undelivered when one of them does not succeed.
    */
-  private async sendLogs(
-    items: EncodedLog[],
-  ): Promise<{ outcome: 'success' | 'failure' | 'retryable'; error?: string; remaining?: EncodedLog[] }> {
-    const chunks = this.splitLogs(items);
+  private async sendRecords(signal: TransportSignal, items: EncodedRecord[]): Promise<SendOutcome> {
+    const chunks = this.assembler.split(items, this.opts.maxRequestBytes ?? MAX_REQUEST_BYTES);
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
-      const r = await this.send('logs', () => this.logs, chunk);
+      const r = await this.send(signal, chunk);
       if (r.outcome !== 'success')
         return { ...r, remaining: [...(r.remaining ?? chunk), ...chunks.slice(i + 1).flat()] };
     }
     return { outcome: 'success' };
   }
 
-  private splitLogs(items: EncodedLog[]): EncodedLog[][] {
-    const max = this.opts.maxLogsRequestBytes ?? MAX_LOGS_REQUEST_BYTES;
-    const chunks: EncodedLog[][] = [];
-    let chunk: EncodedLog[] = [];
-    let size = 0;
-    let seen = new Set<unknown>();
-    for (const item of items) {
-      let add = LogRequestAssembler.recordSize(item);
-      if (!seen.has(item.resource)) add += this.logAssembler.resourceOverhead(item.resource);
-      if (chunk.length > 0 && size + add > max) {
-        chunks.push(chunk);
-        chunk = [];
-        seen = new Set<unknown>();
-        add = LogRequestAssembler.recordSize(item) + this.logAssembler.resourceOverhead(item.resource);
-        size = 0;
-      }
-      seen.add(item.resource);
-      chunk.push(item);
-      size += add;
-    }
-    if (chunk.length) chunks.push(chunk);
-    return chunks;
-  }
-
   /**
-   * One export request per signal. A request the collector rejects as larger
-   * than its maximum message size (gRPC RESOURCE_EXHAUSTED, 4 MiB by default
-   * in the Collector) is split in halves and sent again; `remaining` is what
-   * is still undelivered when the outcome is not success. A single record
-   * that is too large on its own is a permanent failure.
+   * One export request. A request the collector rejects as larger than its
+   * maximum message size (gRPC RESOURCE_EXHAUSTED, 4 MiB by default in the
+   * Collector) is split in halves and sent again; `remaining` is what is
+   * still undelivered when the outcome is not success. A single record that
+   * is too large on its own is a permanent failure.
    */
-  private async send<T>(
-    signal: 'traces' | 'logs',
-    current: () => SignalExporter<T> | undefined,
-    items: T[],
-  ): Promise<{ outcome: 'success' | 'failure' | 'retryable'; error?: string; remaining?: T[] }> {
+  private async send(signal: TransportSignal, items: EncodedRecord[]): Promise<SendOutcome> {
     if (items.length === 0) return { outcome: 'success' };
     if (this.needsReset[signal]) this.resetChannel(signal);
-    const exp = current();
+    const exp = this[signal];
     if (!exp) return { outcome: 'failure', error: `${signal} exporter is not running` };
     const result = await new Promise<SdkExportResult>((resolve) => {
       try {
@@ -390,9 +380,9 @@ export class OtlpExporter implements Exporter {
       const mid = items.length >> 1;
       const head = items.slice(0, mid);
       const tail = items.slice(mid);
-      const a = await this.send(signal, current, head);
+      const a = await this.send(signal, head);
       if (a.outcome !== 'success') return { ...a, remaining: [...(a.remaining ?? head), ...tail] };
-      return this.send(signal, current, tail);
+      return this.send(signal, tail);
     }
     this.otel.request(signal, c.outcome, error);
     if (c.outcome === 'success') this.otel.sent(signal, items.length);
@@ -400,18 +390,22 @@ export class OtlpExporter implements Exporter {
     return { outcome: c.outcome, error };
   }
 
+  /** The SDK's gRPC transport for `signal`, with netspan's serializer. */
+  private transport(signal: TransportSignal): SignalExporter {
+    return new OtlpTransport(signal, this.sdkConfig!, this.assembler);
+  }
+
   /**
-   * After UNAVAILABLE, the next attempt gets a fresh SDK exporter (and so a
+   * After UNAVAILABLE, the next attempt gets a fresh transport (and so a
    * fresh gRPC channel): grpc-js backs off reconnects for up to two minutes,
    * and the batch queue's retry back-off is the one that should decide when
    * to try again. Attempts are paced by that back-off, so resets are too.
    */
-  private resetChannel(signal: 'traces' | 'logs'): void {
+  private resetChannel(signal: TransportSignal): void {
     this.needsReset[signal] = false;
     if (!this.sdkConfig || this.stopped) return;
-    const old = signal === 'traces' ? this.traces : this.logs;
-    if (signal === 'traces') this.traces = this.makeTraces?.();
-    else this.logs = new OtlpLogsTransport(this.sdkConfig, this.logAssembler);
+    const old = this[signal];
+    this[signal] = this.transport(signal);
     old?.shutdown().catch(() => undefined);
   }
 
@@ -429,8 +423,9 @@ export class OtlpExporter implements Exporter {
       this.pending.delete(b);
       this.abandoned.add(b);
       const reason: RecordDropReason = shutdown ? 'shutdown' : 'abandoned';
-      if (p.spans) this.otel.dropped('traces', reason, p.spans.length, 'batch not retried');
+      if (p.traces) this.otel.dropped('traces', reason, p.traces.length, 'batch not retried');
       if (p.logs) this.otel.dropped('logs', reason, p.logs.length, 'batch not retried');
+      this.settle(p);
     }
   }
 
@@ -443,12 +438,12 @@ export class OtlpExporter implements Exporter {
       });
   }
 
-  /** Release held retransmits/drops whose wait is over and ship them (one attempt; failures are counted). */
+  /** Release held retransmits/drops whose wait is over and ship them (one attempt; what fails is counted). */
   async sweep(): Promise<void> {
     this.reapAbandoned();
     const planned = this.stitcher.expire(this.now());
     if (planned.length === 0) return;
-    await this.ship(this.build(planned));
+    await this.shipOnce(this.build(planned), 'export_failed');
   }
 
   /** Collect and export metrics now (tests). */
@@ -464,7 +459,7 @@ export class OtlpExporter implements Exporter {
     if (!this.started) return;
     if (this.sweeping) await this.sweeping;
     const rest = this.stitcher.drain();
-    if (rest.length) await this.ship(this.build(rest));
+    if (rest.length) await this.shipOnce(this.build(rest), 'shutdown');
     for (const p of this.pending.values()) if (p.inFlight) await p.inFlight;
     this.reapAbandoned(true);
     const stops: Promise<void>[] = [];

@@ -1,19 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { TraceFlags } from '@opentelemetry/api';
 import type { AnyValueMap } from '@opentelemetry/api-logs';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { toJsonObject } from '../../core/encode.js';
 import type { NetEvent } from '../../core/event.js';
 import { resourceAttributes, splitAttributes, type Attrs } from '../../otel/attributes.js';
+import { protoType } from '../../../test/helpers/otlp-proto.js';
 import { connect, dns, drop, OVERLAPPING_ENRICHMENT, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
 import { hrTime, type SpanRef } from './ids.js';
-import { LogEncoder, LogRequestAssembler } from './logs-proto.js';
+import { LogEncoder } from './logs-proto.js';
+import { RequestAssembler } from './request.js';
 import { severityOf } from './logs.js';
 import { ResourceCache } from './resources.js';
 
@@ -40,15 +40,12 @@ function sdkRecord(e: NetEvent, record: Attrs, resource: Resource, span: SpanRef
   };
 }
 
-/** ExportLogsServiceRequest from the official opentelemetry-proto files (shipped by @elastic/mockotlpserver). */
-function requestType(): protobuf.Type {
-  const require = createRequire(import.meta.url);
-  const root = new protobuf.Root();
-  const dir = dirname(require.resolve('@elastic/mockotlpserver/package.json'));
-  root.resolvePath = (_origin, target) => join(dir, target);
-  root.loadSync('opentelemetry/proto/collector/logs/v1/logs_service.proto');
-  return root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
-}
+/** ExportLogsServiceRequest from the official opentelemetry-proto files. */
+const requestType = (): protobuf.Type =>
+  protoType(
+    'opentelemetry/proto/collector/logs/v1/logs_service.proto',
+    'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
+  );
 
 const hostile = 'quote" back\\slash \n\t\u0000 ctl, emoji 🚀, é, lone \ud800 surrogate, \u2028';
 const spanA: SpanRef = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
@@ -110,7 +107,7 @@ function events(): { e: NetEvent; span?: SpanRef }[] {
 test('encoded log requests are byte for byte what the SDK serializer wrote for the same records', () => {
   const resources = new ResourceCache({ 'k8s.cluster.name': 'test' }, 'netspan-host');
   const enc = new LogEncoder();
-  const asm = new LogRequestAssembler(scope);
+  const asm = new RequestAssembler(scope);
   const sdk: ReadableLogRecord[] = [];
   enc.begin(OBSERVED);
   for (const { e, span } of events()) {
@@ -204,14 +201,14 @@ test('edge cases encode as the SDK serializer does: times outside the cached sec
     enc.add(e, record, res, spanA);
     sdk.push(sdkRecord(e, record, res, spanA));
   }
-  const got = new LogRequestAssembler(scope).assemble(enc.finish());
+  const got = new RequestAssembler(scope).assemble(enc.finish());
   assert.equal(got.toString('hex'), Buffer.from(ProtobufLogsSerializer.serializeRequest(sdk)!).toString('hex'));
 });
 
 test('request sizes stay within what splitting assumes', () => {
   const resources = new ResourceCache({}, 'netspan-host');
   const enc = new LogEncoder();
-  const asm = new LogRequestAssembler(scope);
+  const asm = new RequestAssembler(scope);
   enc.begin(OBSERVED);
   for (const { e, span } of events()) {
     const { resource, record } = splitAttributes(e);
@@ -221,7 +218,7 @@ test('request sizes stay within what splitting assumes', () => {
   let bound = 0;
   const seen = new Set<Resource>();
   for (const r of ours) {
-    bound += LogRequestAssembler.recordSize(r);
+    bound += RequestAssembler.recordSize(r);
     if (!seen.has(r.resource)) bound += asm.resourceOverhead(r.resource);
     seen.add(r.resource);
   }

@@ -3,8 +3,7 @@
  * event, encoded once when the batch is prepared (retries and split requests
  * reuse the bytes), and ExportLogsServiceRequest messages assembled from
  * them per request, grouped by resource and scope exactly as the SDK's
- * serializer groups ReadableLogRecords (resources in order of first record,
- * by Resource identity: ResourceCache hands out one instance per pod).
+ * serializer groups ReadableLogRecords (request.ts).
  *
  * The bytes are the ones the SDK path wrote (buildLogRecord + the SDK's
  * ProtobufLogsSerializer; logs-proto.test.ts compares them): body = the
@@ -23,11 +22,11 @@
  * reserved as two bytes and moved only when they need one or three; and a
  * batch's records share one buffer that goes into requests by runs.
  */
-import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { rfc3339Nano } from '../../core/encode.js';
 import { SCHEMA_VERSION, type NetEvent } from '../../core/event.js';
 import { forEachRecordAttribute, type AttrSink, type Attrs, type AttrValue } from '../../otel/attributes.js';
+import type { ChunkPool } from './chunk-pool.js';
 import type { SpanRef } from './ids.js';
 import { severityOf } from './logs.js';
 import {
@@ -41,21 +40,8 @@ import {
   ProtoWriter,
   tag,
   VARINT,
-  varintSize,
 } from './proto-writer.js';
-
-/**
- * One encoded log record and the resource it belongs to: bytes [start, end)
- * of `chunk` (shared by the records of one batch) are the record as it
- * appears in a request, ScopeLogs.log_records tag and length included, so
- * consecutive records of one resource are copied into a request in one go.
- */
-export interface EncodedLog {
-  readonly resource: Resource;
-  readonly chunk: Buffer;
-  readonly start: number;
-  readonly end: number;
-}
+import { RecordBuffer, type EncodedRecord } from './request.js';
 
 // LogRecord fields
 const TIME = tag(1, FIXED64);
@@ -72,14 +58,8 @@ const EVENT_NAME = tag(12, LEN);
 // AnyValue / KeyValueList
 const ANY_KVLIST = tag(6, LEN);
 const KVLIST_VALUE = tag(1, LEN);
-// ExportLogsServiceRequest / ResourceLogs / ScopeLogs
-const RESOURCE_LOGS = tag(1, LEN);
-const RL_RESOURCE = tag(1, LEN);
-const RL_SCOPE_LOGS = tag(2, LEN);
-const RL_SCHEMA_URL = tag(3, LEN);
-const SL_SCOPE = tag(1, LEN);
+// ScopeLogs.log_records
 const SL_LOG_RECORD = tag(2, LEN);
-const SL_SCHEMA_URL = tag(3, LEN);
 const TRACE_FLAGS_SAMPLED = 1;
 
 /** snake_case JSON names of event fields, as KeyValue.key bytes (encode.ts toJsonObject's names). */
@@ -100,7 +80,7 @@ function bodyKey(field: string): KeyPrefix {
  * few optional ones), so finding a key is mostly one string comparison
  * (property names are internalized) instead of a Map lookup.
  */
-class KeySequence {
+export class KeySequence {
   private readonly names: string[] = [];
   private readonly keys: KeyPrefix[] = [];
 
@@ -221,19 +201,20 @@ class KernelTime {
 
 /** Encodes the log records of one batch into one shared buffer. */
 export class LogEncoder {
-  private readonly w = new ProtoWriter(256 * 1024);
+  private readonly records: RecordBuffer;
   /** dropped_attributes_count 0, then observed_time_unix_nano: what follows the attributes of a record without span. */
   private observed: Buffer = Buffer.alloc(0);
-  private resources: Resource[] = [];
-  private ends: number[] = [];
   private readonly time = new KernelTime();
   private readonly attrs = new AttributeWriter();
 
+  /** `pool`: where batch buffers come from (the exporter hands them back once a batch is settled). */
+  constructor(pool?: ChunkPool) {
+    this.records = new RecordBuffer(pool);
+  }
+
   /** Start a batch; `observedUnixNano` is every record's observed time. */
   begin(observedUnixNano: bigint): void {
-    this.w.pos = 0;
-    this.resources = [];
-    this.ends = [];
+    this.records.reset();
     const o = new ProtoWriter(16);
     o.byte(OBSERVED_TIME);
     o.fixed64(observedUnixNano);
@@ -242,7 +223,7 @@ export class LogEncoder {
 
   /** `record`: the record's attributes, or undefined to write splitAttributes(e).record straight from the event. */
   add(e: NetEvent, record: Attrs | undefined, resource: Resource, span: SpanRef | undefined): void {
-    const w = this.w;
+    const w = this.records.w;
     const t = typeInfo(e);
     w.ensure(32);
     w.byte(SL_LOG_RECORD);
@@ -271,23 +252,12 @@ export class LogEncoder {
     w.raw(this.observed);
     w.raw(t.eventName);
     w.endLen2(rec);
-    this.resources.push(resource);
-    this.ends.push(w.pos);
+    this.records.end(resource);
   }
 
-  /** The records added since begin(), in one buffer (the writer's, which goes on with a new one). */
-  finish(): EncodedLog[] {
-    const chunk = this.w.detach();
-    const out: EncodedLog[] = new Array<EncodedLog>(this.ends.length);
-    let start = 0;
-    for (let i = 0; i < this.ends.length; i++) {
-      const end = this.ends[i]!;
-      out[i] = { resource: this.resources[i]!, chunk, start, end };
-      start = end;
-    }
-    this.resources = [];
-    this.ends = [];
-    return out;
+  /** The records added since begin(), in one buffer (the writer's, which goes on with another). */
+  finish(): EncodedRecord[] {
+    return this.records.finish();
   }
 }
 
@@ -444,120 +414,5 @@ function writeSpan(w: ProtoWriter, span: SpanRef): void {
   if (span.spanId) {
     w.byte(SPAN_ID);
     w.hexBytes(span.spanId);
-  }
-}
-
-/** One ExportLogsServiceRequest from encoded records; `resourceBytes` and `scopeBytes` give cached message contents. */
-export class LogRequestAssembler {
-  private readonly resourceCache = new WeakMap<Resource, Buffer>();
-  private readonly scopeBytes: Buffer;
-  private readonly scope: InstrumentationScope;
-
-  constructor(scope: InstrumentationScope) {
-    this.scope = scope;
-    const w = new ProtoWriter(256);
-    w.byte(tag(1, LEN));
-    w.string(scope.name);
-    if (scope.version) {
-      w.byte(tag(2, LEN));
-      w.string(scope.version);
-    }
-    this.scopeBytes = w.copy();
-  }
-
-  /** The Resource message's content: attributes, dropped_attributes_count 0 (as the SDK writes it). */
-  resourceBytes(r: Resource): Buffer {
-    let b = this.resourceCache.get(r);
-    if (b === undefined) {
-      const w = new ProtoWriter(1024);
-      w.attributes(r.attributes, 1);
-      w.byte(tag(2, VARINT));
-      w.byte(0);
-      b = w.copy();
-      this.resourceCache.set(r, b);
-    }
-    return b;
-  }
-
-  /** Bytes of the request carrying `records`, grouped by resource in order of first appearance. */
-  assemble(records: readonly EncodedLog[]): Buffer {
-    const groups = groupByResource(records);
-    const scope = this.scopeBytes;
-    const schemaUrl = this.scope.schemaUrl ? Buffer.from(this.scope.schemaUrl, 'utf8') : undefined;
-    // sizes first (lengths precede contents), then one exact-size buffer
-    const plans: { resource: Buffer; resourceSchema?: Buffer; records: EncodedLog[]; scopeLogs: number; rl: number }[] =
-      [];
-    let total = 0;
-    for (const [resource, recs] of groups) {
-      let scopeLogs = 1 + varintSize(scope.length) + scope.length;
-      for (const r of recs) scopeLogs += r.end - r.start;
-      if (schemaUrl) scopeLogs += 1 + varintSize(schemaUrl.length) + schemaUrl.length;
-      const res = this.resourceBytes(resource);
-      const resourceSchema = resource.schemaUrl ? Buffer.from(resource.schemaUrl, 'utf8') : undefined;
-      let rl = 1 + varintSize(res.length) + res.length + 1 + varintSize(scopeLogs) + scopeLogs;
-      if (resourceSchema) rl += 1 + varintSize(resourceSchema.length) + resourceSchema.length;
-      total += 1 + varintSize(rl) + rl;
-      plans.push({ resource: res, ...(resourceSchema ? { resourceSchema } : {}), records: recs, scopeLogs, rl });
-    }
-    const w = new ProtoWriter(Math.max(total, 16));
-    const bytesField = (t: number, b: Uint8Array): void => {
-      w.byte(t);
-      w.varint(b.length);
-      w.raw(b);
-    };
-    for (const p of plans) {
-      w.byte(RESOURCE_LOGS);
-      w.varint(p.rl);
-      bytesField(RL_RESOURCE, p.resource);
-      w.byte(RL_SCOPE_LOGS);
-      w.varint(p.scopeLogs);
-      bytesField(SL_SCOPE, scope);
-      copyRecords(w, p.records);
-      if (schemaUrl) bytesField(SL_SCHEMA_URL, schemaUrl);
-      if (p.resourceSchema) bytesField(RL_SCHEMA_URL, p.resourceSchema);
-    }
-    return w.buf.length === w.pos ? w.buf : w.buf.subarray(0, w.pos);
-  }
-
-  /** What `record` adds to a request, not counting its resource's share (see resourceOverhead). */
-  static recordSize(record: EncodedLog): number {
-    return record.end - record.start;
-  }
-
-  /** An upper bound of what the first record of a resource adds to a request beyond recordSize(). */
-  resourceOverhead(resource: Resource): number {
-    const res = this.resourceBytes(resource);
-    const schema = (resource.schemaUrl?.length ?? 0) * 3 + (this.scope.schemaUrl?.length ?? 0) * 3;
-    return 3 * 6 + res.length + this.scopeBytes.length + schema;
-  }
-}
-
-/** Records by resource (Resource identity), resources in order of their first record. */
-function groupByResource(records: readonly EncodedLog[]): Map<Resource, EncodedLog[]> {
-  const groups = new Map<Resource, EncodedLog[]>();
-  let last: Resource | undefined;
-  let group: EncodedLog[] = [];
-  for (const r of records) {
-    if (r.resource !== last) {
-      last = r.resource;
-      const g = groups.get(last);
-      if (g) group = g;
-      else groups.set(last, (group = []));
-    }
-    group.push(r);
-  }
-  return groups;
-}
-
-/** The records' bytes, each run of records adjacent in one chunk copied at once (a batch of one pod is one copy). */
-function copyRecords(w: ProtoWriter, records: readonly EncodedLog[]): void {
-  let i = 0;
-  while (i < records.length) {
-    const first = records[i]!;
-    let end = first.end;
-    for (i++; i < records.length && records[i]!.chunk === first.chunk && records[i]!.start === end; i++)
-      end = records[i]!.end;
-    w.ensure(end - first.start);
-    w.pos += first.chunk.copy(w.buf, w.pos, first.start, end);
   }
 }

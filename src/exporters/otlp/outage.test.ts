@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { BatchQueue, queueConfigSchema } from '../../pipeline/batch-queue.js';
 import { silentLogger } from '../../telemetry/log.js';
 import { hex } from '../../../test/helpers/otlp-server.js';
-import { connect } from '../../../test/helpers/otlp-events.js';
+import { connect, retrans } from '../../../test/helpers/otlp-events.js';
 import { setup } from '../../../test/helpers/otlp-setup.js';
 import { testTelemetry } from '../../../test/helpers/telemetry.js';
 import { otlpConfigSchema } from './config.js';
@@ -160,6 +160,30 @@ test('collector outage longer than the retry budget: undelivered events are coun
     assert.equal(c.recordsSent.get({ exporter: 'otlp', signal: 'traces' }), 3);
   } finally {
     await q.shutdown();
+    await s.close();
+  }
+});
+
+test('held retransmits released while the collector is down: their one attempt fails and they are counted as dropped', async () => {
+  let now = 1_000;
+  const s = await setup(
+    { ...TL, connection_traces: { window_ms: 500 } },
+    { now: () => now, sweepIntervalMs: 3_600_000 },
+  );
+  try {
+    assert.deepEqual(await s.send(retrans({ sport: 45_001 }), retrans({ sport: 45_002 })), { code: 'success' });
+    assert.equal(s.exp.stitcher.held, 2);
+    s.server.failWith(status.UNAVAILABLE);
+    now += 501;
+    await s.exp.sweep();
+    assert.equal(s.exp.stitcher.held, 0);
+    const c = s.exp.otel.counters;
+    // nothing retries records no batch owns: undelivered after their attempt is dropped, not forgotten
+    assert.equal(c.recordsDropped.get({ exporter: 'otlp', signal: 'traces', reason: 'export_failed' }), 2);
+    assert.equal(c.recordsDropped.get({ exporter: 'otlp', signal: 'logs', reason: 'export_failed' }), 2);
+    assert.equal(c.recordsSent.sum({ exporter: 'otlp' }), 0);
+    assert.equal(s.exp.pool.size, 2, 'their buffers were handed back');
+  } finally {
     await s.close();
   }
 });

@@ -75,10 +75,15 @@ export class ProtoWriter extends GrowableBuffer {
     this.view = viewOf(this.buf);
   }
 
-  /** What was written, as a Buffer of its own; the writer goes on with a new buffer of the same size (no copy). */
-  detach(): Buffer {
+  /**
+   * What was written, as a Buffer of its own (a view of the writer's buffer,
+   * no copy); the writer goes on with `next` (a buffer handed back to a
+   * ChunkPool) when it is at least as large, or else with a new one of the
+   * same size.
+   */
+  detach(next?: Buffer): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.buf = next !== undefined && next.length >= this.buf.length ? next : Buffer.allocUnsafe(this.buf.length);
     this.view = viewOf(this.buf);
     this.pos = 0;
     return out;

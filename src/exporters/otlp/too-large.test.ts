@@ -38,10 +38,7 @@ test(
   { timeout: 60_000 },
   async () => {
     // the exporter believes 64 MiB is fine; the collector (grpc default) says 4 MiB
-    const s = await setup(
-      { signals: { traces: false, logs: true, metrics: false } },
-      { maxLogsRequestBytes: 64 << 20 },
-    );
+    const s = await setup({ signals: { traces: false, logs: true, metrics: false } }, { maxRequestBytes: 64 << 20 });
     try {
       const big = 'x'.repeat(12 * 1024);
       const events = Array.from({ length: 500 }, (_, i) =>

@@ -1,52 +1,20 @@
 /**
- * Events → SDK ReadableSpan objects, built directly (not through a Tracer)
- * so that every span carries its kernel start/end times and its own pod
- * resource; the SDK's OTLP gRPC trace exporter serializes and ships them.
- *
- * Names and kinds:
- *   soconnect      "connect"            CLIENT  [start, start+latency]
- *   udpconnect     "udp.connect"        CLIENT  [start, start+latency]
- *   gethostlatency "dns.lookup <host>"  CLIENT  [start, start+latency]
- *   tcpretrans     "tcp.retransmit"     INTERNAL zero-length (or a span event on its connect)
- *   skbdrop        "packet.drop"        INTERNAL zero-length (or a span event on its connect)
+ * What the OTLP exporter built before spans-proto.ts: an SDK ReadableSpan per
+ * event, which the SDK's ProtobufTraceSerializer turned into bytes. Kept as
+ * the reference spans-proto.test.ts compares netspan's encoder against.
  */
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type SpanStatus } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { NetEvent, SkbDropEvent, TcpRetransEvent } from '../../core/event.js';
-import type { Attrs } from '../../otel/attributes.js';
-import { endNano, hrTime } from './ids.js';
-import type { SpanPlan } from './stitch.js';
-
-export const SPAN_NAMES = {
-  soconnect: 'connect',
-  udpconnect: 'udp.connect',
-  tcpretrans: 'tcp.retransmit',
-  skbdrop: 'packet.drop',
-} as const;
-
-/** Host names are attacker-influenced text: keep span names short. */
-const MAX_HOST_IN_NAME = 253;
-
-export function spanName(e: NetEvent): string {
-  return e.type === 'gethostlatency' ? `dns.lookup ${e.host.slice(0, MAX_HOST_IN_NAME)}` : SPAN_NAMES[e.type];
-}
-
-function failed(e: NetEvent): string | undefined {
-  switch (e.type) {
-    case 'soconnect':
-      return e.result !== 'ESTABLISHED' ? e.result : undefined;
-    case 'udpconnect':
-    case 'gethostlatency':
-      return e.result !== 'OK' ? e.result : undefined;
-    default:
-      return undefined;
-  }
-}
+import type { NetEvent, SkbDropEvent, TcpRetransEvent } from '../../src/core/event.js';
+import { endNano, hrTime } from '../../src/exporters/otlp/ids.js';
+import { failure, SPAN_NAMES, spanName } from '../../src/exporters/otlp/spans-proto.js';
+import type { SpanPlan } from '../../src/exporters/otlp/stitch.js';
+import type { Attrs } from '../../src/otel/attributes.js';
 
 /** A retransmit or drop as a span event on its connect span. */
-export function spanEvent(e: TcpRetransEvent | SkbDropEvent): TimedEvent {
+function spanEvent(e: TcpRetransEvent | SkbDropEvent): TimedEvent {
   const attributes: Attributes =
     e.type === 'tcpretrans'
       ? { 'tcp.state': e.state }
@@ -59,7 +27,7 @@ export function spanEvent(e: TcpRetransEvent | SkbDropEvent): TimedEvent {
   return { name: SPAN_NAMES[e.type], time: hrTime(e.timeUnixNano), attributes, droppedAttributesCount: 0 };
 }
 
-export function buildSpan(
+export function sdkSpan(
   e: NetEvent,
   plan: SpanPlan,
   record: Attrs,
@@ -84,7 +52,7 @@ export function buildSpan(
     if (retrans) attributes['netspan.tcp.retransmits'] = retrans;
     if (plan.absorbed.length > retrans) attributes['netspan.drops'] = plan.absorbed.length - retrans;
   }
-  const error = failed(e);
+  const error = failure(e);
   const status: SpanStatus =
     error !== undefined ? { code: SpanStatusCode.ERROR, message: error } : { code: SpanStatusCode.UNSET };
   const ctx = { traceId: plan.ref.traceId, spanId: plan.ref.spanId, traceFlags: TraceFlags.SAMPLED };

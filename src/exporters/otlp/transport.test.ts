@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ExportResult } from '@opentelemetry/core';
+import { credentials } from '@grpc/grpc-js';
+import { OtlpTestServer } from '../../../test/helpers/otlp-server.js';
+import { connect, dns } from '../../../test/helpers/otlp-events.js';
+import { LogEncoder } from './logs-proto.js';
+import { RequestAssembler } from './request.js';
+import { ResourceCache } from './resources.js';
+import { SpanEncoder } from './spans-proto.js';
+import { OtlpTransport } from './transport.js';
+
+const scope = { name: 'netspan', version: '1.2.3' };
+
+const exported = (t: OtlpTransport, records: Parameters<OtlpTransport['export']>[0]): Promise<ExportResult> =>
+  new Promise((resolve) => t.export(records, resolve));
+
+test('concurrent exports on one transport each deliver their own request, though both are assembled in one buffer', async () => {
+  const server = await OtlpTestServer.start();
+  const config = { url: server.endpoint, credentials: credentials.createInsecure(), timeoutMillis: 5_000 };
+  const asm = new RequestAssembler(scope);
+  const logs = new OtlpTransport('logs', config, asm);
+  const traces = new OtlpTransport('traces', config, asm);
+  try {
+    const resources = new ResourceCache({}, 'netspan-host');
+    const batch = (n: number, first: number) => {
+      const enc = new LogEncoder();
+      enc.begin(1n);
+      for (let i = 0; i < n; i++) enc.add(connect({ sport: first + i }), undefined, resources.node, undefined);
+      return enc.finish();
+    };
+    const spans = new SpanEncoder();
+    spans.begin();
+    spans.add(
+      dns({ host: 'only.example' }),
+      { ref: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }, links: [], absorbed: [] },
+      resources.node,
+    );
+    // not awaited in between: the second request is written over the first one's buffer before either is sent
+    const results = await Promise.all([
+      exported(logs, batch(300, 10_000)),
+      exported(logs, batch(2, 20_000)),
+      exported(traces, spans.finish()),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.code),
+      [0, 0, 0],
+    );
+    const ports = server.logs.map((r) =>
+      r.resourceLogs[0]!.scopeLogs[0]!.logRecords.map(
+        (l) => l.attributes.find((a) => a.key === 'network.local.port')!.value.intValue,
+      ),
+    );
+    assert.deepEqual(
+      ports.map((p) => p.length).sort((a, b) => a - b),
+      [2, 300],
+    );
+    const small = ports.find((p) => p.length === 2)!;
+    const large = ports.find((p) => p.length === 300)!;
+    assert.deepEqual(small, ['20000', '20001']);
+    assert.deepEqual(
+      large,
+      Array.from({ length: 300 }, (_, i) => String(10_000 + i)),
+    );
+    assert.deepEqual(
+      server.allSpans().map((s) => s.span.name),
+      ['dns.lookup only.example'],
+    );
+  } finally {
+    await logs.shutdown();
+    await traces.shutdown();
+    await server.stop();
+  }
+});
