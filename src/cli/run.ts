@@ -5,6 +5,7 @@
  */
 import type { Env } from '../config/env.js';
 import { hostContext } from '../host/context.js';
+import { applyRuntime } from '../host/runtime.js';
 import { MonotonicClock } from '../host/clock.js';
 import type { Registry } from '../registry.js';
 import { readRecordHeader } from '../service/replay.js';
@@ -28,6 +29,7 @@ export interface RunOptions {
 export async function runCommand(opts: RunOptions): Promise<number> {
   const config = await loadOrReport(opts.configFile, opts.registry, opts.env);
   if (!config) return 1;
+  applyRuntime(config.runtime);
   const logger = createLogger(config.telemetry.log_level);
   const telemetry = new Telemetry(logger, undefined, config.telemetry.log_interval_ms);
   const service = new Service({ config, registry: opts.registry, telemetry, logger, env: opts.env });

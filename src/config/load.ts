@@ -80,6 +80,7 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
     exporters: new Map(),
     pipelines: new Map(Object.entries(top.data?.pipelines ?? {})),
     telemetry: top.data?.telemetry ?? configFileSchema.shape.telemetry.parse(undefined),
+    runtime: top.data?.runtime ?? configFileSchema.shape.runtime.parse(undefined),
   };
 
   const sectionBodies = (section: (typeof SECTIONS)[number]): Record<string, unknown> => {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Registry } from '../registry.js';
-import { configFileSchema, pipelineSchema, telemetrySchema } from './schema.js';
+import { configFileSchema, pipelineSchema, runtimeSchema, telemetrySchema } from './schema.js';
 
 interface JsonSchema {
   type?: string | string[];
@@ -87,6 +87,10 @@ export function configReference(registry: Registry): string {
     '## telemetry',
     '',
     table(telemetrySchema),
+    '',
+    '## runtime',
+    '',
+    table(runtimeSchema),
     '',
   ];
   const section = (title: string, entries: ReadonlyMap<string, { configSchema: z.ZodType }>) => {
