@@ -254,36 +254,19 @@ if (want('kafka') || want('kcat')) {
 }
 
 if (want('otlp')) {
-  const sink: ResultPromise = execa(node, [join(root, 'dist/bench/otlp-sink.js')], {
-    reject: false,
-    stdin: 'ignore',
-    buffer: true,
-    timeout: 900_000,
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('otlp sink did not start')), 20_000);
-    sink.stdout!.on('data', (c: Buffer) => {
-      const m = /port (\d+)/.exec(c.toString());
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-  });
+  const sink = await startSink();
   try {
     await netspanRun(
       'netspan → otlp logs',
       replayConfig(
         'otlp',
-        `"otlp": { endpoint: "http://127.0.0.1:${port}", signals: { traces: false, metrics: false, logs: true } }`,
+        `"otlp": { endpoint: "http://127.0.0.1:${sink.port}", signals: { traces: false, metrics: false, logs: true } }`,
       ),
     );
   } finally {
-    sink.kill('SIGTERM');
-    const r = await sink;
-    const got = /logs (\d+)/.exec(String(r.stdout))?.[1];
+    const got = await sink.stop();
     const expected = events * (beforeDaemon ? 2 : 1) + warm;
-    if (Number(got) !== expected) problems.push(`otlp sink received ${got} log records, expected ${expected}`);
+    if (got !== expected) problems.push(`otlp sink received ${got} log records, expected ${expected}`);
   }
 }
 
@@ -304,6 +287,8 @@ export interface LiveCpu {
 
 export interface LiveResult {
   rate: number;
+  /** Where events went: the latency-recording exporter, or OTLP (every signal, after enrichment) to the test sink. */
+  exporter: 'latency' | 'otlp';
   /** Operations over both windows. */
   ops: number;
   delivered: number;
@@ -312,10 +297,44 @@ export interface LiveResult {
   /** The second window, same rate, same processes: the steady state of a long-running daemon. */
   steady: LiveCpu;
   bpftraceStartCpu: number;
+  /** Kernel → exporter latency (latency exporter only; NaN for OTLP). */
   p50: number;
   p99: number;
   max: number;
   hwmMb: number;
+}
+
+/**
+ * The benchmark's OTLP/gRPC collector in its own process; resolves once it
+ * listens. `count`: one that counts log records without decoding (see
+ * bench/otlp-sink.ts), for live load, where decoding would take a core.
+ */
+async function startSink(count = false): Promise<{ port: number; stop(): Promise<number> }> {
+  const sink: ResultPromise = execa(node, [join(root, 'dist/bench/otlp-sink.js'), ...(count ? ['--count'] : [])], {
+    reject: false,
+    stdin: 'ignore',
+    buffer: true,
+    timeout: 900_000,
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('otlp sink did not start')), 20_000);
+    sink.stdout!.on('data', (c: Buffer) => {
+      const m = /port (\d+)/.exec(c.toString());
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return {
+    port,
+    /** Stop; the number of log records it received. */
+    stop: async () => {
+      sink.kill('SIGTERM');
+      const r = await sink;
+      return Number(/logs (\d+)/.exec(String(r.stdout))?.[1] ?? NaN);
+    },
+  };
 }
 
 const TICK = 100; // USER_HZ
@@ -347,12 +366,20 @@ function hwmMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function live(rate: number, seconds: number): Promise<LiveResult> {
-  log(`live: ${rate}/s for ${seconds} s`);
+async function live(rate: number, seconds: number, exporter: LiveResult['exporter'] = 'latency'): Promise<LiveResult> {
+  log(`live: ${rate}/s for ${seconds} s to ${exporter}`);
   const out = join(dir, `latency-${rate}.json`);
+  const sink = exporter === 'otlp' ? await startSink(true) : undefined;
   const cfg = configFile(
-    `live-${rate}`,
-    `probes: { soconnect: {}, udpconnect: {} }
+    `live-${rate}-${exporter}`,
+    sink
+      ? `probes: { soconnect: {}, udpconnect: {} }
+processors: { process: {}, container: {}, peer: {} }
+exporters: { otlp: { endpoint: "http://127.0.0.1:${sink.port}", signals: { traces: true, logs: true, metrics: true } } }
+telemetry: { log_level: info }
+pipelines: { live: { probes: [soconnect, udpconnect], processors: [process, container, peer], exporters: [otlp] } }
+`
+      : `probes: { soconnect: {}, udpconnect: {} }
 exporters: { latency: { out: "${out}" } }
 telemetry: { log_level: info }
 pipelines: { live: { probes: [soconnect, udpconnect], exporters: [latency] } }
@@ -403,14 +430,12 @@ pipelines: { live: { probes: [soconnect, udpconnect], exporters: [latency] } }
   const hwm = hwmMb(pid);
   child.kill('SIGTERM');
   await child;
-  const lat = JSON.parse(readFileSync(out, 'utf8')) as {
-    events: number;
-    p50_ms: number;
-    p99_ms: number;
-    max_ms: number;
-  };
+  const lat = sink
+    ? { events: await sink.stop(), p50_ms: NaN, p99_ms: NaN, max_ms: NaN }
+    : (JSON.parse(readFileSync(out, 'utf8')) as { events: number; p50_ms: number; p99_ms: number; max_ms: number });
   return {
     rate,
+    exporter,
     ops: ops1 + ops2,
     delivered: lat.events,
     first: diff(c0, c1),
@@ -426,10 +451,14 @@ pipelines: { live: { probes: [soconnect, udpconnect], exporters: [latency] } }
 const lives: LiveResult[] = [];
 if (!values['no-live'] && want('live')) {
   for (const rate of [1000, 10_000]) lives.push(await live(rate, liveSeconds));
+  const o = await live(10_000, liveSeconds, 'otlp');
+  lives.push(o);
+  if (o.delivered < o.ops) problems.push(`live otlp: ${o.delivered} of ${o.ops} events reached the collector`);
 }
 
 // ---------------------------------------------------------------- table
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
+const ms1 = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(1));
 const pad = (s: string, n: number) => s.padEnd(n);
 const padl = (s: string, n: number) => s.padStart(n);
 const base = rows.find((r) => r.name.startsWith('baseline: node'));
@@ -454,9 +483,9 @@ if (lives.length) {
       w,
     );
   for (const l of lives) {
-    o += `${pad(`${fmt(l.rate)}/s × 2 × ${liveSeconds} s`, 26)} ${padl(fmt(l.ops), 7)} ${padl(fmt(l.delivered), 7)} ${cpuCell(l.first, 32)} ${cpuCell(l.steady, 33)} ${padl(l.p50.toFixed(1), 7)} ${padl(l.p99.toFixed(1), 7)} ${padl(l.max.toFixed(1), 7)} ${padl(l.hwmMb.toFixed(0), 7)}\n`;
+    o += `${pad(`${fmt(l.rate)}/s × 2 × ${liveSeconds} s${l.exporter === 'otlp' ? ' otlp' : ''}`, 26)} ${padl(fmt(l.ops), 7)} ${padl(fmt(l.delivered), 7)} ${cpuCell(l.first, 32)} ${cpuCell(l.steady, 33)} ${padl(ms1(l.p50), 7)} ${padl(ms1(l.p99), 7)} ${padl(ms1(l.max), 7)} ${padl(l.hwmMb.toFixed(0), 7)}\n`;
   }
-  o += `cpu: /proc/<pid>/stat utime+stime, two back-to-back ${liveSeconds} s windows of the same load after attach: "first" includes V8 compiling the hot paths, "steady" is the same daemon afterwards (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter over both windows (includes other connects on the machine); latency: exporter time − kernel timestamp; RSS: VmHWM.\n`;
+  o += `cpu: /proc/<pid>/stat utime+stime, two back-to-back ${liveSeconds} s windows of the same load after attach: "first" includes V8 compiling the hot paths, "steady" is the same daemon afterwards (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter over both windows (includes other connects on the machine); latency: exporter time − kernel timestamp; RSS: VmHWM. otlp: process, container and peer enrichment, then traces, logs and metrics over gRPC to a collector that counts log records without decoding them (otlp-sink.ts --count); events: log records it received.\n`;
 }
 if (mem5000) o += `\nmemory: peak RSS with 5,000 pods cached: ${mem5000.m.maxrssMb.toFixed(0)} MB (replay to null)\n`;
 o += problems.length

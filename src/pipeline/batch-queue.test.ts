@@ -156,3 +156,35 @@ test('a partly delivered batch counts what got through as sent and only the rest
   assert.deepEqual(accounting(t, q), { accepted: 10, sent: 8, dropped: 2, queued: 0, balanced: true });
   await q.shutdown();
 });
+
+test('num_consumers: that many batches are exported at once, and no more; every event accounted for', async () => {
+  for (const consumers of [1, 3]) {
+    const t = testTelemetry();
+    let inFlight = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const exp = new ScriptedExporter(
+      Array.from({ length: 6 }, () => async (): Promise<ExportResult> => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise<void>((r) => gates.push(r));
+        inFlight--;
+        return { code: 'success' };
+      }),
+    );
+    const q = new BatchQueue('x', exp, cfg({ max_batch_size: 10, scheduled_delay_ms: 5, num_consumers: consumers }), t);
+    for (const e of events(55)) q.push(e);
+    // release exports one by one as they start, until all 6 batches went out
+    for (let released = 0; released < 6; released++) {
+      for (let i = 0; i < 200 && gates.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(gates.length > 0, `export ${released + 1} started`);
+      if (released === 0) await new Promise((r) => setTimeout(r, 30));
+      gates.shift()!();
+    }
+    await q.flush();
+    assert.equal(most, consumers, `${consumers} consumer(s): at most ${most} in flight`);
+    assert.deepEqual(exp.batches, [10, 10, 10, 10, 10, 5]);
+    assert.deepEqual(accounting(t, q), { accepted: 55, sent: 55, dropped: 0, queued: 0, balanced: true });
+    await q.shutdown();
+  }
+});

@@ -3,7 +3,10 @@
  * of opentelemetry-js's BatchSpanProcessorBase: events are buffered up to
  * `maxQueueSize`; a full queue drops the new event and counts it; batches of
  * up to `maxBatchSize` are exported when full or after `scheduledDelayMs`;
- * retryable outcomes are retried with back-off until `maxElapsedMs`.
+ * retryable outcomes are retried with back-off until `maxElapsedMs`. Up to
+ * `num_consumers` batches are exported at once (the Collector's
+ * sending_queue.num_consumers): one at a time, an exporter delivers at most
+ * max_batch_size events per round trip.
  * Shutdown flushes within `shutdownTimeoutMs` and counts what is left.
  *
  * Accounting: accepted = sent + dropped + size()  (every event ends in one).
@@ -13,51 +16,64 @@ import type { NetEvent } from '../core/event.js';
 import type { Telemetry } from '../telemetry/internal-events.js';
 import type { Exporter, ExportResult } from './component.js';
 
-export const queueConfigSchema = z
-  .strictObject({
-    max_queue_size: z
-      .int()
-      .min(1)
-      .max(10_000_000)
-      .default(20_000)
-      .describe(
-        'Events buffered in front of the exporter; beyond this new events are dropped and counted (reason queue_full)',
-      ),
-    max_batch_size: z.int().min(1).max(100_000).default(512).describe('Events per export call'),
-    scheduled_delay_ms: z
-      .int()
-      .min(0)
-      .max(600_000)
-      .default(200)
-      .describe('Longest time an event waits for its batch to fill'),
-    export_timeout_ms: z
-      .int()
-      .min(1)
-      .max(600_000)
-      .default(10_000)
-      .describe('An export call taking longer counts as a retryable failure'),
-    retry: z
-      .strictObject({
-        enabled: z.boolean().default(true).describe('Retry batches whose export failed transiently'),
-        initial_interval_ms: z.int().min(1).default(500).describe('First back-off; doubles per attempt'),
-        max_interval_ms: z.int().min(1).default(5_000).describe('Back-off ceiling'),
-        max_elapsed_ms: z
-          .int()
-          .min(0)
-          .default(30_000)
-          .describe('Give up on a batch after this long (dropped, reason export_failed)'),
-      })
-      .prefault({})
-      .describe('Retries of transient export failures'),
-    shutdown_timeout_ms: z
-      .int()
-      .min(0)
-      .max(600_000)
-      .default(5_000)
-      .describe('On stop, time allowed to flush; what is left is dropped and counted (reason shutdown)'),
-  })
-  .prefault({})
-  .describe('Queue, batching and retries in front of the exporter');
+/** The queue options, with `num_consumers` defaulting to `consumers` (exporters that keep order use 1). */
+export function queueConfig(consumers: number) {
+  return z
+    .strictObject({
+      max_queue_size: z
+        .int()
+        .min(1)
+        .max(10_000_000)
+        .default(20_000)
+        .describe(
+          'Events buffered in front of the exporter; beyond this new events are dropped and counted (reason queue_full)',
+        ),
+      max_batch_size: z.int().min(1).max(100_000).default(512).describe('Events per export call'),
+      num_consumers: z
+        .int()
+        .min(1)
+        .max(64)
+        .default(consumers)
+        .describe(
+          'Batches exported at once; more than one keeps up with a collector whose round trip is long, but batches may arrive out of order',
+        ),
+      scheduled_delay_ms: z
+        .int()
+        .min(0)
+        .max(600_000)
+        .default(200)
+        .describe('Longest time an event waits for its batch to fill'),
+      export_timeout_ms: z
+        .int()
+        .min(1)
+        .max(600_000)
+        .default(10_000)
+        .describe('An export call taking longer counts as a retryable failure'),
+      retry: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Retry batches whose export failed transiently'),
+          initial_interval_ms: z.int().min(1).default(500).describe('First back-off; doubles per attempt'),
+          max_interval_ms: z.int().min(1).default(5_000).describe('Back-off ceiling'),
+          max_elapsed_ms: z
+            .int()
+            .min(0)
+            .default(30_000)
+            .describe('Give up on a batch after this long (dropped, reason export_failed)'),
+        })
+        .prefault({})
+        .describe('Retries of transient export failures'),
+      shutdown_timeout_ms: z
+        .int()
+        .min(0)
+        .max(600_000)
+        .default(5_000)
+        .describe('On stop, time allowed to flush; what is left is dropped and counted (reason shutdown)'),
+    })
+    .prefault({})
+    .describe('Queue, batching and retries in front of the exporter');
+}
+
+export const queueConfigSchema = queueConfig(1);
 export type QueueConfig = z.infer<typeof queueConfigSchema>;
 
 export class BatchQueue {
@@ -71,7 +87,8 @@ export class BatchQueue {
   private chunks: NetEvent[][] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
-  private exporting: Promise<void> | undefined;
+  /** Export loops running (at most num_consumers). */
+  private readonly exporting = new Set<Promise<void>>();
   private stopped = false;
   private waiters: { below: number; resolve: () => void }[] = [];
   /**
@@ -136,15 +153,23 @@ export class BatchQueue {
     });
   }
 
+  /** Start export loops: one for what is queued (full batch or timer), more while full batches wait. */
   private kick(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.exporting ??= this.drain().finally(() => {
-      this.exporting = undefined;
+    const max = this.cfg.num_consumers;
+    if (this.size() > 0 && this.exporting.size < max) this.startLoop();
+    while (this.size() >= this.cfg.max_batch_size && this.exporting.size < max && !this.stopped) this.startLoop();
+  }
+
+  private startLoop(): void {
+    const loop: Promise<void> = this.drain().finally(() => {
+      this.exporting.delete(loop);
       if (this.size() > 0 && !this.stopped) this.timer ??= setTimeout(() => this.kick(), this.cfg.scheduled_delay_ms);
     });
+    this.exporting.add(loop);
   }
 
   private takeBatch(): NetEvent[] {
@@ -156,7 +181,7 @@ export class BatchQueue {
     return batch;
   }
 
-  /** Export full batches, then the partial one that woke us (timer or size). */
+  /** Export the batch that woke us (full, or partial on the timer), then full batches. Takes its first batch at once. */
   private async drain(): Promise<void> {
     do {
       await this.exportWithRetry(this.takeBatch(), Infinity);
@@ -234,8 +259,13 @@ export class BatchQueue {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.exporting) await this.exporting;
+    await this.idle();
     await this.drainAll(Infinity);
+  }
+
+  /** Until no export loop runs. */
+  private async idle(): Promise<void> {
+    while (this.exporting.size > 0) await Promise.all(this.exporting);
   }
 
   private async drainAll(deadline: number): Promise<void> {
@@ -252,7 +282,7 @@ export class BatchQueue {
     this.timer = undefined;
     const deadline = Date.now() + this.cfg.shutdown_timeout_ms;
     const work = (async () => {
-      while (this.exporting) await this.exporting;
+      await this.idle();
       await this.drainAll(deadline);
     })();
     await Promise.race([work, new Promise((r) => setTimeout(r, this.cfg.shutdown_timeout_ms + 50).unref())]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queueConfigSchema } from '../../pipeline/batch-queue.js';
+import { queueConfig } from '../../pipeline/batch-queue.js';
 
 /** Metric dimensions that may be attached to event metrics. All are bounded sets except the opt-in peer/host ones. */
 export const METRIC_DIMENSIONS = ['namespace', 'workload', 'pod', 'peer_address', 'dns_question_name'] as const;
@@ -68,7 +68,7 @@ export const otlpConfigSchema = z
     resource_attributes: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** service.name of the node resource that holds events from processes outside containers. */
     host_service_name: z.string().min(1).default('netspan-host'),
-    queue: queueConfigSchema,
+    queue: queueConfig(4),
   })
   .prefault({});
 export type OtlpConfig = z.infer<typeof otlpConfigSchema>;
