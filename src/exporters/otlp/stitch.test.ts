@@ -27,6 +27,25 @@ test('every map is bounded: oldest DNS answers and connects are evicted and coun
   assert.equal(evicted!.span!.serverAddress, undefined);
 });
 
+test('a full large map evicts the oldest sixteenth at once (one walk past the deleted slots, not one per insert)', () => {
+  const { st, tel } = make({ maxEntries: 64 });
+  for (let i = 0; i < 64; i++) st.add(connect({ sport: 10_000 + i }), 0);
+  assert.equal(st.sizes().connects, 64);
+  st.add(connect({ sport: 20_000 }), 0);
+  assert.equal(st.sizes().connects, 60, '65 - 1 over the bound - 4 (64 / 16)');
+  assert.equal(tel.counters.evictions.get({ exporter: 'otlp', map: 'connects' }), 5);
+  for (let i = 1; i <= 4; i++) st.add(connect({ sport: 20_000 + i }), 0);
+  assert.equal(tel.counters.evictions.get({ exporter: 'otlp', map: 'connects' }), 5, 'room left: no eviction');
+  // the oldest five are gone, the sixth and the newest still place retransmits into their connects
+  const [gone] = st.add(retrans({ sport: 10_004, daddr: '10.0.0.5', state: 'ESTABLISHED' }), 0);
+  const [kept] = st.add(retrans({ sport: 10_005, daddr: '10.0.0.5', state: 'ESTABLISHED' }), 0);
+  const [newest] = st.add(retrans({ sport: 20_004, daddr: '10.0.0.5', state: 'ESTABLISHED' }), 0);
+  assert.deepEqual(
+    [gone, kept, newest].map((p) => p!.span?.links.length),
+    [0, 1, 1],
+  );
+});
+
 test('held retransmits are bounded: overflow releases the oldest as a standalone span', () => {
   const { st, count } = make();
   const released = [];

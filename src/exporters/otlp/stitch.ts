@@ -121,13 +121,24 @@ class TtlMap<V extends { expiresAt: number }> {
   set(key: string, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
-    while (this.map.size > this.max) {
-      const oldest = this.map.keys().next();
-      if (oldest.done) break;
-      this.map.delete(oldest.value);
+    if (this.map.size > this.max) this.evict();
+  }
+
+  /**
+   * Evict the oldest entries down to the bound, and a sixteenth of it more:
+   * finding the oldest key walks past the holes that deletes leave at the
+   * front of V8's table, so one walk per insert (at 10,000 connects/s, with
+   * the map always full) was a tenth of the exporter's CPU.
+   */
+  private evict(): void {
+    let n = this.map.size - this.max + (this.max >> 4);
+    for (const k of this.map.keys()) {
+      if (n-- <= 0) break;
+      this.map.delete(k);
       this.onEvict();
     }
   }
+
   /** Drop expired entries from the oldest end (TTLs are constant, so insertion order ≈ expiry order). */
   sweep(now: number): void {
     for (const [k, v] of this.map) {

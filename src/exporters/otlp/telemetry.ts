@@ -7,6 +7,7 @@
  *   produced = sent + dropped + held-by-the-stitcher + waiting-for-a-retry
  */
 import type { Telemetry } from '../../telemetry/internal-events.js';
+import type { Series } from '../../telemetry/metrics.js';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
 export type RequestOutcome = 'success' | 'failure' | 'retryable' | 'too_large';
@@ -78,8 +79,12 @@ export class OtlpTelemetry {
     );
   }
 
+  /** Series handles per kind and outcome: stitch() is called for most events, so no label key is built per call. */
+  private readonly stitchSeries: Partial<Record<StitchKind, Partial<Record<StitchOutcome, Series>>>> = {};
+
   stitch(kind: StitchKind, outcome: StitchOutcome, n = 1): void {
-    this.stitches.inc({ exporter: this.exporter, kind, outcome }, n);
+    const byOutcome = (this.stitchSeries[kind] ??= {});
+    (byOutcome[outcome] ??= this.stitches.handle({ exporter: this.exporter, kind, outcome })).value += n;
   }
 
   evicted(map: 'dns' | 'connects' | 'held'): void {
