@@ -27,7 +27,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ExportResult as SdkExportResult } from '@opentelemetry/core';
 import type { OTLPGRPCExporterConfigNode } from '@opentelemetry/otlp-grpc-exporter-base';
 import type { NetEvent } from '../../core/event.js';
-import { resourceAttributes, splitAttributes } from '../../otel/attributes.js';
+import { resourceAttributes } from '../../otel/attributes.js';
 import { repoRoot } from '../../paths.js';
 import type { ComponentContext, Exporter, ExportResult } from '../../pipeline/component.js';
 import { ChunkPool } from './chunk-pool.js';
@@ -235,10 +235,7 @@ export class OtlpExporter implements Exporter {
   /** Stitch, count metrics, build records: exactly once per batch. */
   private prepare(batch: readonly NetEvent[]): Pending {
     if (this.metrics) {
-      for (const e of batch) {
-        const { resource, record } = splitAttributes(e);
-        this.metrics.record(e, resource, record);
-      }
+      for (const e of batch) this.metrics.record(e, resourceAttributes(e));
     }
     // the stitcher only places events into spans: without traces, records carry no span and nothing waits for a connect
     if (!this.traces) return this.buildLogs(batch);

@@ -135,6 +135,17 @@ test('opt-in pod and peer-address dimensions', async () => {
     );
     assert.equal(s.server.latestMetric('netspan_otlp_requests_total'), undefined, 'self_metrics: false');
     assert.equal(s.server.traces.length + s.server.logs.length, 0);
+    // an enrichment value of network.peer.address wins over the event's daddr, as it does on spans and logs
+    const enriched = connect({ sport: 40_002, attributes: { ...pod, 'network.peer.address': '10.9.9.9' } });
+    assert.deepEqual(await s.send(enriched), { code: 'success' });
+    await s.exp.flushMetrics();
+    assert.deepEqual(
+      s.server
+        .latestMetric('netspan.connect.duration')!
+        .exponentialHistogram!.dataPoints.map((p) => attrs(p.attributes)['network.peer.address'])
+        .sort(),
+      ['10.0.0.5', '10.9.9.9'],
+    );
   } finally {
     await s.close();
   }

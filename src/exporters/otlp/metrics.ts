@@ -30,7 +30,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { NetEvent } from '../../core/event.js';
-import type { Attrs } from '../../otel/attributes.js';
+import type { AttrValue, Attrs } from '../../otel/attributes.js';
 import type { MetricsRegistry } from '../../telemetry/metrics.js';
 import type { MetricDimension } from './config.js';
 import { classify } from './grpc-status.js';
@@ -161,7 +161,7 @@ export class NetMetrics {
     if (opts.selfMetrics) this.syncSelfMetrics(opts.selfMetrics);
   }
 
-  private base(resource: Attrs, record: Attrs): Attributes {
+  private base(e: NetEvent, resource: Attrs): Attributes {
     const a: Attributes = {};
     if (this.dims.has('namespace') && resource['k8s.namespace.name'] !== undefined)
       a['k8s.namespace.name'] = resource['k8s.namespace.name'];
@@ -170,14 +170,17 @@ export class NetMetrics {
       if (w) a[w[0]] = w[1];
     }
     if (this.dims.has('pod') && resource['k8s.pod.name'] !== undefined) a['k8s.pod.name'] = resource['k8s.pod.name'];
-    if (this.dims.has('peer_address') && record['network.peer.address'] !== undefined)
-      a['network.peer.address'] = record['network.peer.address'];
+    if (this.dims.has('peer_address')) {
+      const peer = peerAddress(e);
+      if (peer !== undefined) a['network.peer.address'] = peer;
+    }
     return a;
   }
 
-  record(e: NetEvent, resource: Attrs, record: Attrs): void {
+  /** `resource`: resourceAttributes(e). */
+  record(e: NetEvent, resource: Attrs): void {
     if (this.stopped) return;
-    const a = this.base(resource, record);
+    const a = this.base(e, resource);
     switch (e.type) {
       case 'gethostlatency':
         if (e.result !== 'OK') a['error.type'] = e.result;
@@ -242,4 +245,15 @@ export class NetMetrics {
     this.stopped = true;
     await this.provider.shutdown();
   }
+}
+
+/**
+ * splitAttributes(e).record['network.peer.address'] without the record: an
+ * enrichment value of that name, else the connect's or retransmit's daddr.
+ */
+function peerAddress(e: NetEvent): AttrValue | undefined {
+  const extra = e.attributes;
+  if (extra !== undefined && Object.prototype.hasOwnProperty.call(extra, 'network.peer.address'))
+    return extra['network.peer.address'];
+  return e.type === 'soconnect' || e.type === 'udpconnect' || e.type === 'tcpretrans' ? e.daddr : undefined;
 }
