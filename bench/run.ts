@@ -69,6 +69,12 @@ const root = repoRoot();
 const dir = mkdtempSync(join(tmpdir(), 'netspan-bench-'));
 const node = process.execPath;
 const daemon = join(root, 'dist/bench/daemon.js');
+/** The node flags bin/netspan starts with (its `#!/usr/bin/env -S node ...` line): the daemon runs with them here too. */
+const daemonFlags = (
+  /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(join(root, 'bin/netspan'), 'utf8'))?.[1] ?? ''
+)
+  .split(' ')
+  .filter(Boolean);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 export interface Measured {
@@ -202,7 +208,7 @@ const netspanRunWith = async (
   n: number,
   note?: string,
 ): Promise<Row> => {
-  const m = await measure(name, [node, bin, 'run', '--config', cfg, '--replay', file]);
+  const m = await measure(name, [node, ...daemonFlags, bin, 'run', '--config', cfg, '--replay', file]);
   const s = summaryOf(m.stderr);
   const dropped = Object.values(s.events_dropped).reduce((a, b) => a + b, 0);
   if (s.events_received !== n) problems.push(`${name}: events_received ${s.events_received} != ${n}`);
@@ -385,7 +391,7 @@ telemetry: { log_level: info }
 pipelines: { live: { probes: [soconnect, udpconnect], exporters: [latency] } }
 `,
   );
-  const child = execa(node, [daemon, 'run', '--config', cfg], {
+  const child = execa(node, [...daemonFlags, daemon, 'run', '--config', cfg], {
     reject: false,
     stdin: 'ignore',
     stdout: 'ignore',

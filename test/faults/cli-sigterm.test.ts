@@ -9,11 +9,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/paths.js';
 import { runNetspan, type CliRun } from '../helpers/cli.js';
+import { soconnectLines, writeSoconnectRecord } from '../helpers/records.js';
 import { sleep, until } from '../helpers/faults.js';
 import { freePort } from '../helpers/k8s-api-server.js';
 
@@ -23,24 +24,6 @@ exporters:
   stdout: { format: json, queue: { max_queue_size: 4000, max_batch_size: 256, shutdown_timeout_ms: 4000 } }
 pipelines: { p: { probes: [soconnect], exporters: [stdout] } }
 `;
-
-async function soconnectLines(): Promise<string[]> {
-  return (await readFile(join(repoRoot(), 'src/probes/soconnect/testdata/live-netns.txt'), 'latin1'))
-    .split('\n')
-    .filter((l) => l.startsWith('connect\t'));
-}
-
-/** A record file of `n` soconnect lines (the live capture's, cycled, kernel times made increasing). */
-async function writeSoconnectRecord(file: string, n: number): Promise<void> {
-  const base = await soconnectLines();
-  const rec: string[] = ['#netspan-record v1 clock_offset_ns=0'];
-  for (let i = 0; i < n; i++) {
-    const f = base[i % base.length]!.split('\t');
-    f[1] = String(600_000_000_000 + i);
-    rec.push(`soconnect\t${f.join('\t')}`);
-  }
-  await writeFile(file, rec.join('\n') + '\n', 'latin1');
-}
 
 function summaryOf(logs: Record<string, unknown>[]) {
   const s = logs.filter((l) => l.msg === 'netspan stopped');
