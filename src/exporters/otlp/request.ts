@@ -59,6 +59,8 @@ export class RecordBuffer {
 
   /** The records since reset(), in one buffer (the writer's; it goes on with another). */
   finish(): EncodedRecord[] {
+    // nothing written (every event of a batch held by the stitcher): keep the buffer
+    if (this.ends.length === 0) return [];
     const chunk = this.w.detach(this.pool?.take(this.w.buf.length));
     const out: EncodedRecord[] = new Array<EncodedRecord>(this.ends.length);
     let start = 0;

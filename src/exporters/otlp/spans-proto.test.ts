@@ -182,6 +182,11 @@ test('batch buffers come from the pool once handed back, and a buffer handed bac
   const fourth = batch();
   assert.notEqual(third.buffer, first.buffer);
   assert.equal(fourth.buffer, first.buffer, 'written again after it was handed back');
+  // a batch with no spans (all its events held by the stitcher) keeps the writer's buffer and takes none
+  pool.give(fourth);
+  enc.begin();
+  assert.deepEqual(enc.finish(), []);
+  assert.equal(pool.size, 1);
   pool.give(Buffer.allocUnsafe(100));
-  assert.equal(pool.size, 0, "small buffers (slices of Buffer's shared slab) are not kept");
+  assert.equal(pool.size, 1, "small buffers (slices of Buffer's shared slab) are not kept");
 });
