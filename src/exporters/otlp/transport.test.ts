@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExportResult } from '@opentelemetry/core';
 import { credentials } from '@grpc/grpc-js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { splitAttributes } from '../../otel/attributes.js';
+import { sdkSpan } from '../../../test/helpers/sdk-span.js';
 import { OtlpTestServer } from '../../../test/helpers/otlp-server.js';
 import { connect, dns } from '../../../test/helpers/otlp-events.js';
 import { LogEncoder } from './logs-proto.js';
@@ -69,6 +72,48 @@ test('concurrent exports on one transport each deliver their own request, though
   } finally {
     await logs.shutdown();
     await traces.shutdown();
+    await server.stop();
+  }
+});
+
+test("the SDK's own OTLPTraceExporter and netspan's transport deliver the same trace request for the same spans", async () => {
+  const server = await OtlpTestServer.start();
+  const config = { url: server.endpoint, credentials: credentials.createInsecure(), timeoutMillis: 5_000 };
+  const sdk = new OTLPTraceExporter(config);
+  const ours = new OtlpTransport('traces', config, new RequestAssembler(scope));
+  try {
+    const resources = new ResourceCache({}, 'netspan-host');
+    const enc = new SpanEncoder();
+    enc.begin();
+    const plans = [
+      { ref: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }, links: [], absorbed: [] },
+      {
+        ref: { traceId: 'a'.repeat(32), spanId: 'c'.repeat(16) },
+        parentSpanId: 'b'.repeat(16),
+        serverAddress: 'api.example.com',
+        links: [],
+        absorbed: [],
+      },
+    ];
+    const evs = [dns(), connect({ attributes: { 'k8s.pod.uid': 'u-1', 'k8s.pod.name': 'web-1' } })];
+    const spans = evs.map((e, i) => {
+      const { resource, record } = splitAttributes(e);
+      const res = resources.get(resource);
+      enc.add(e, plans[i]!, res);
+      return sdkSpan(e, plans[i]!, record, res, scope);
+    });
+    const a = await new Promise<ExportResult>((resolve) => sdk.export(spans, resolve));
+    const b = await exported(ours, enc.finish());
+    assert.deepEqual([a.code, b.code], [0, 0]);
+    assert.equal(server.traces.length, 2);
+    assert.deepEqual(server.traces[1], server.traces[0]);
+    assert.deepEqual(
+      server.allSpans().map((s) => s.span.name),
+      ['dns.lookup api.example.com', 'connect', 'dns.lookup api.example.com', 'connect'],
+    );
+  } finally {
+    await sdk.shutdown();
+    await ours.shutdown();
     await server.stop();
   }
 });
