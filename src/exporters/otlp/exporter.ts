@@ -44,11 +44,6 @@ import { OtlpTransport, type TransportSignal } from './transport.js';
 
 type SdkConfig = OTLPGRPCExporterConfigNode;
 
-interface SignalExporter {
-  export(items: EncodedRecord[], cb: (r: SdkExportResult) => void): void;
-  shutdown(): Promise<void>;
-}
-
 type SendOutcome = { outcome: 'success' | 'failure' | 'retryable'; error?: string; remaining?: EncodedRecord[] };
 
 interface Pending {
@@ -98,8 +93,8 @@ export class OtlpExporter implements Exporter {
   private readonly resources: ResourceCache;
   private readonly scope: InstrumentationScope;
   private readonly now: () => number;
-  private traces?: SignalExporter;
-  private logs?: SignalExporter;
+  private traces?: OtlpTransport;
+  private logs?: OtlpTransport;
   readonly pool = new ChunkPool();
   private readonly spanEncoder = new SpanEncoder(this.pool);
   private readonly logEncoder = new LogEncoder(this.pool);
@@ -388,7 +383,7 @@ export class OtlpExporter implements Exporter {
   }
 
   /** The SDK's gRPC transport for `signal`, with netspan's serializer. */
-  private transport(signal: TransportSignal): SignalExporter {
+  private transport(signal: TransportSignal): OtlpTransport {
     return new OtlpTransport(signal, this.sdkConfig!, this.assembler);
   }
 

@@ -9,7 +9,7 @@ import type protobuf from 'protobufjs';
 import { toJsonObject } from '../../core/encode.js';
 import type { NetEvent } from '../../core/event.js';
 import { resourceAttributes, splitAttributes, type Attrs } from '../../otel/attributes.js';
-import { protoType } from '../../../test/helpers/otlp-proto.js';
+import { decoded, protoType } from '../../../test/helpers/otlp-proto.js';
 import { connect, dns, drop, OVERLAPPING_ENRICHMENT, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
 import { hrTime, type SpanRef } from './ids.js';
 import { LogEncoder } from './logs-proto.js';
@@ -128,18 +128,15 @@ test('encoded log requests are byte for byte what the SDK serializer wrote for t
 
   // decoded with the official protos: three resources (node, uid-1, uid-2), records in order, content intact
   const Request = requestType();
-  const decoded = Request.toObject(Request.decode(got), { longs: String, bytes: String, defaults: true }) as {
+  const req = decoded(Request, got) as {
     resourceLogs: { scopeLogs: { scope: { name: string }; logRecords: Record<string, unknown>[] }[] }[];
   };
+  assert.deepEqual(req, decoded(Request, expected));
   assert.deepEqual(
-    decoded,
-    Request.toObject(Request.decode(expected), { longs: String, bytes: String, defaults: true }),
-  );
-  assert.deepEqual(
-    decoded.resourceLogs.map((r) => r.scopeLogs[0]!.logRecords.length),
+    req.resourceLogs.map((r) => r.scopeLogs[0]!.logRecords.length),
     [6, 2, 2],
   );
-  const first = decoded.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]! as {
+  const first = req.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]! as {
     body: { kvlistValue: { values: { key: string; value: { stringValue?: string } }[] } };
     traceId: string;
     observedTimeUnixNano: string;
