@@ -236,8 +236,8 @@ export class OtlpExporter implements Exporter {
     if (!this.traces) return this.buildLogs(batch);
     const now = this.now();
     const planned: Planned[] = [];
-    for (const e of batch) for (const p of this.stitcher.add(e, now)) planned.push(p);
-    for (const p of this.stitcher.expire(now)) planned.push(p);
+    for (const e of batch) this.stitcher.add(e, now, planned);
+    this.stitcher.expire(now, planned);
     return this.build(planned);
   }
 

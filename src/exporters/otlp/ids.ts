@@ -39,8 +39,3 @@ export function endNano(startUnixNano: bigint, latencyNs: number): bigint {
   const d = Number.isFinite(latencyNs) && latencyNs > 0 ? BigInt(Math.round(latencyNs)) : 0n;
   return startUnixNano + d;
 }
-
-/** IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, from AF_INET6 sockets) compare equal to the IPv4 address. */
-export function normalizeAddress(addr: string): string {
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
-}

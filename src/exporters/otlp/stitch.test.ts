@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../telemetry/log.js';
 import { Telemetry } from '../../telemetry/internal-events.js';
 import { connect, dns, drop, ms, retrans, T0 } from '../../../test/helpers/otlp-events.js';
-import { Stitcher, type StitchOptions } from './stitch.js';
+import { Stitcher, tupleKey, type StitchOptions } from './stitch.js';
 import { OtlpTelemetry } from './telemetry.js';
 
 function make(over: Partial<StitchOptions> = {}) {
@@ -114,4 +114,56 @@ test('drain releases everything held (shutdown) and empties all maps', () => {
   assert.equal(out.length, 2);
   assert.deepEqual(st.sizes(), { dns: 0, connects: 0, held: 0, heldIndex: 0 });
   assert.equal(count('retransmit', 'shutdown'), 2);
+});
+
+test('IPv4-mapped addresses (a dual-stack socket) are the same 4-tuple as IPv4: a retransmit and a reversed drop link to the connect', () => {
+  const { st, count } = make({ maxEntries: 100 });
+  const [c] = st.add(connect({ family: 'ipv6', saddr: '::ffff:10.0.0.1', sport: 40010, daddr: '::ffff:10.0.0.7' }), 0);
+  const [r] = st.add(retrans({ state: 'ESTABLISHED' }), 0);
+  const [d] = st.add(drop(), 0);
+  assert.deepEqual(
+    [r, d].map((p) => p!.span!.parentSpanId),
+    [c!.span!.ref.spanId, c!.span!.ref.spanId],
+  );
+  assert.equal(count('retransmit', 'linked'), 1);
+  assert.equal(count('drop', 'linked'), 1);
+});
+
+/** Two source addresses whose 4-tuples (saddr:40010 → 10.0.0.7:443) have the same map key. */
+function collidingSources(): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; i < 1 << 22; i++) {
+    const saddr = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const k = tupleKey(saddr, 40010, '10.0.0.7', 443);
+    const other = seen.get(k);
+    if (other !== undefined) return [other, saddr];
+    seen.set(k, saddr);
+  }
+  throw new Error('no collision');
+}
+
+test('4-tuples whose map keys collide never match each other: the newer connect takes the slot (counted as evicted)', () => {
+  const { st, tel, count } = make({ maxEntries: 100 });
+  const [a, b] = collidingSources();
+  const tuple = (saddr: string) => ({ saddr, sport: 40010, daddr: '10.0.0.7', dport: 443 });
+  assert.notEqual(a, b);
+  assert.equal(tupleKey(a, 40010, '10.0.0.7', 443), tupleKey(b, 40010, '10.0.0.7', 443));
+  // a SYN retransmit of A waits; B's connect (same key) does not take it
+  st.add(retrans(tuple(a)), 0);
+  const outB = st.add(connect(tuple(b)), 0);
+  assert.equal(outB.length, 1);
+  assert.equal(st.held, 1);
+  // A's connect takes its retransmit, and B's slot
+  const outA = st.add(connect(tuple(a)), 0);
+  assert.deepEqual(
+    outA.map((p) => p.event.type),
+    ['soconnect', 'tcpretrans'],
+  );
+  assert.equal(st.held, 0);
+  assert.equal(tel.counters.evictions.get({ exporter: 'otlp', map: 'connects' }), 1);
+  // a later retransmit of B finds A in the slot: not linked to A
+  const [lateB] = st.add(retrans({ ...tuple(b), state: 'ESTABLISHED' }), 0);
+  assert.equal(lateB!.span!.parentSpanId, undefined);
+  assert.equal(count('retransmit', 'standalone'), 1);
+  assert.equal(count('retransmit', 'linked'), 1);
 });

@@ -42,17 +42,17 @@ import type {
   TcpRetransEvent,
   UdpConnectEvent,
 } from '../../core/event.js';
-import { endNano, newSpanId, newTraceId, normalizeAddress, type SpanRef } from './ids.js';
+import { endNano, newSpanId, newTraceId, type SpanRef } from './ids.js';
 import type { OtlpTelemetry, StitchKind, StitchOutcome } from './telemetry.js';
 
 export interface SpanPlan {
   ref: SpanRef;
-  parentSpanId?: string;
-  links: SpanRef[];
+  parentSpanId?: string | undefined;
+  links: readonly SpanRef[];
   /** Peer DNS name learned from a matched lookup. */
-  serverAddress?: string;
+  serverAddress?: string | undefined;
   /** Retransmits/drops that happened during this connect: exported as span events. */
-  absorbed: (TcpRetransEvent | SkbDropEvent)[];
+  absorbed: readonly (TcpRetransEvent | SkbDropEvent)[];
 }
 
 export interface Planned {
@@ -75,25 +75,93 @@ interface DnsEntry {
   startNs: bigint;
   endNs: bigint;
   ref: SpanRef;
+}
+
+/** One answer address of a lookup, by process: what a connect's (pid, daddr) finds. */
+interface DnsSlot {
+  pid: number;
+  address: string;
+  entry: DnsEntry;
   expiresAt: number;
 }
 
-interface ConnEntry {
+/** A connect's 4-tuple (as the event gave it) and its span. */
+interface ConnEntry extends Tuple {
   ref: SpanRef;
   expiresAt: number;
 }
 
+interface Tuple {
+  saddr: string;
+  sport: number;
+  daddr: string;
+  dport: number;
+}
+
 interface Held {
   event: TcpRetransEvent | SkbDropEvent;
-  keys: string[];
+  keys: number[];
   deadline: number;
   done: boolean;
 }
 
 const MAX_ADDRESSES_PER_LOOKUP = 32;
+const NO_LINKS: readonly SpanRef[] = Object.freeze([]);
+const NOTHING_ABSORBED: readonly (TcpRetransEvent | SkbDropEvent)[] = Object.freeze([]);
 
-function tupleKey(saddr: string, sport: number, daddr: string, dport: number): string {
-  return `${normalizeAddress(saddr)}|${sport}|${normalizeAddress(daddr)}|${dport}`;
+/*
+ * Map keys are 30-bit FNV-1a hashes (small integers: no string is built or
+ * hashed per event) of the normalized addresses, ports and pid; every entry
+ * keeps what it was made from and a lookup compares it, so two tuples with
+ * the same hash never match each other (the newer entry takes the slot, and
+ * the older one is counted as evicted).
+ */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** Where the IPv4 part of an IPv4-mapped IPv6 address starts (the part enrich/dns-cache.ts normalizeAddress keeps), else 0. */
+function mappedOffset(a: string): number {
+  return a.startsWith('::ffff:') && a.includes('.') ? 7 : 0;
+}
+
+function mixAddress(h: number, a: string): number {
+  for (let i = mappedOffset(a); i < a.length; i++) h = Math.imul(h ^ a.charCodeAt(i), FNV_PRIME);
+  return Math.imul(h ^ 0x7c, FNV_PRIME);
+}
+
+function mixNumber(h: number, n: number): number {
+  return Math.imul(Math.imul(h ^ (n & 0xffff), FNV_PRIME) ^ ((n >>> 16) & 0xffff), FNV_PRIME);
+}
+
+/** Exported for tests. */
+export function tupleKey(saddr: string, sport: number, daddr: string, dport: number): number {
+  return mixNumber(mixAddress(mixNumber(mixAddress(FNV_OFFSET, saddr), sport), daddr), dport) & 0x3fffffff;
+}
+
+function dnsKey(pid: number, address: string): number {
+  return mixAddress(mixNumber(FNV_OFFSET, pid), address) & 0x3fffffff;
+}
+
+/** a and b are the same address once IPv4-mapped IPv6 is taken as IPv4 (normalizeAddress(a) === normalizeAddress(b)). */
+export function sameAddress(a: string, b: string): boolean {
+  if (a === b) return true;
+  const oa = mappedOffset(a);
+  const ob = mappedOffset(b);
+  const n = a.length - oa;
+  if (n !== b.length - ob) return false;
+  for (let i = 0; i < n; i++) if (a.charCodeAt(oa + i) !== b.charCodeAt(ob + i)) return false;
+  return true;
+}
+
+function sameTuple(t: Tuple, saddr: string, sport: number, daddr: string, dport: number): boolean {
+  return t.sport === sport && t.dport === dport && sameAddress(t.saddr, saddr) && sameAddress(t.daddr, daddr);
+}
+
+/** A held retransmit (same direction) or drop (either direction) belongs to connect `c`'s 4-tuple. */
+function heldMatches(e: TcpRetransEvent | SkbDropEvent, c: Tuple): boolean {
+  if (e.saddr === undefined || e.daddr === undefined || e.sport === undefined || e.dport === undefined) return false;
+  if (sameTuple(c, e.saddr, e.sport, e.daddr, e.dport)) return true;
+  return e.type === 'skbdrop' && sameTuple(c, e.daddr, e.dport, e.saddr, e.sport);
 }
 
 function kindOf(e: TcpRetransEvent | SkbDropEvent): StitchKind {
@@ -102,15 +170,15 @@ function kindOf(e: TcpRetransEvent | SkbDropEvent): StitchKind {
 
 /** A Map used as a bounded, insertion-ordered TTL cache. */
 class TtlMap<V extends { expiresAt: number }> {
-  private readonly map = new Map<string, V>();
+  private readonly map = new Map<number, V>();
   constructor(
     private readonly max: number,
-    private readonly onEvict: () => void,
+    private readonly onEvict: (n: number) => void,
   ) {}
   get size(): number {
     return this.map.size;
   }
-  get(key: string, now: number): V | undefined {
+  get(key: number, now: number): V | undefined {
     const v = this.map.get(key);
     if (v && v.expiresAt <= now) {
       this.map.delete(key);
@@ -118,10 +186,13 @@ class TtlMap<V extends { expiresAt: number }> {
     }
     return v;
   }
-  set(key: string, value: V): void {
-    this.map.delete(key);
+  /** Insert as the newest; returns the value the key had (the same item again, or one whose hash it shares). */
+  set(key: number, value: V): V | undefined {
+    const old = this.map.get(key);
+    if (old !== undefined) this.map.delete(key);
     this.map.set(key, value);
     if (this.map.size > this.max) this.evict();
+    return old;
   }
 
   /**
@@ -131,12 +202,13 @@ class TtlMap<V extends { expiresAt: number }> {
    * the map always full) was a tenth of the exporter's CPU.
    */
   private evict(): void {
-    let n = this.map.size - this.max + (this.max >> 4);
+    const n = this.map.size - this.max + (this.max >> 4);
+    let left = n;
     for (const k of this.map.keys()) {
-      if (n-- <= 0) break;
+      if (left-- <= 0) break;
       this.map.delete(k);
-      this.onEvict();
     }
+    this.onEvict(n);
   }
 
   /** Drop expired entries from the oldest end (TTLs are constant, so insertion order ≈ expiry order). */
@@ -152,9 +224,9 @@ class TtlMap<V extends { expiresAt: number }> {
 }
 
 export class Stitcher {
-  private readonly dns: TtlMap<DnsEntry>;
+  private readonly dns: TtlMap<DnsSlot>;
   private readonly connects: TtlMap<ConnEntry>;
-  private readonly heldByKey = new Map<string, Held[]>();
+  private readonly heldByKey = new Map<number, Held[]>();
   private heldQueue: Held[] = [];
   private heldHead = 0;
   private heldCount = 0;
@@ -164,8 +236,8 @@ export class Stitcher {
     private readonly opts: StitchOptions,
     private readonly tel: OtlpTelemetry,
   ) {
-    this.dns = new TtlMap(opts.maxEntries, () => tel.evicted('dns'));
-    this.connects = new TtlMap(opts.maxEntries, () => tel.evicted('connects'));
+    this.dns = new TtlMap(opts.maxEntries, (n) => tel.evicted('dns', n));
+    this.connects = new TtlMap(opts.maxEntries, (n) => tel.evicted('connects', n));
     this.windowNs = BigInt(opts.windowMs) * 1_000_000n;
   }
 
@@ -179,33 +251,57 @@ export class Stitcher {
     return { dns: this.dns.size, connects: this.connects.size, held: this.heldCount, heldIndex: this.heldByKey.size };
   }
 
-  /** Feed one event; returns the events whose span placement is now decided (possibly none, possibly earlier held ones). */
-  add(e: NetEvent, now: number): Planned[] {
-    if (!this.opts.enabled)
-      return [own(e, { ref: { traceId: newTraceId(), spanId: newSpanId() }, links: [], absorbed: [] })];
+  /**
+   * Feed one event; the events whose span placement is now decided (possibly
+   * none, possibly earlier held ones) are appended to `out`, which is returned.
+   */
+  add(e: NetEvent, now: number, out: Planned[] = []): Planned[] {
+    if (!this.opts.enabled) {
+      out.push(own(e, plan({ traceId: newTraceId(), spanId: newSpanId() })));
+      return out;
+    }
     switch (e.type) {
       case 'gethostlatency':
-        return [this.lookup(e, now)];
+        out.push(this.lookup(e, now));
+        return out;
       case 'soconnect':
       case 'udpconnect':
-        return this.connect(e, now);
-      case 'tcpretrans':
-        return this.retransOrDrop(e, [tupleKey(e.saddr, e.sport, e.daddr, e.dport)], e.state === 'SYN_SENT', now);
+        this.connect(e, now, out);
+        return out;
+      case 'tcpretrans': {
+        const key = tupleKey(e.saddr, e.sport, e.daddr, e.dport);
+        const c = this.connects.get(key, now);
+        if (c !== undefined && sameTuple(c, e.saddr, e.sport, e.daddr, e.dport)) out.push(this.linked(e, c.ref));
+        else this.hold(e, [key], e.state === 'SYN_SENT', now, out);
+        return out;
+      }
       case 'skbdrop': {
         if (e.saddr === undefined || e.daddr === undefined || e.sport === undefined || e.dport === undefined) {
-          return [this.standalone(e, 'standalone')];
+          out.push(this.standalone(e, 'standalone'));
+          return out;
         }
-        const keys = [tupleKey(e.saddr, e.sport, e.daddr, e.dport), tupleKey(e.daddr, e.dport, e.saddr, e.sport)];
-        return this.retransOrDrop(e, keys, e.l4Protocol === 'TCP', now);
+        const fwd = tupleKey(e.saddr, e.sport, e.daddr, e.dport);
+        const c = this.connects.get(fwd, now);
+        if (c !== undefined && sameTuple(c, e.saddr, e.sport, e.daddr, e.dport)) {
+          out.push(this.linked(e, c.ref));
+          return out;
+        }
+        const rev = tupleKey(e.daddr, e.dport, e.saddr, e.sport);
+        const r = this.connects.get(rev, now);
+        if (r !== undefined && sameTuple(r, e.daddr, e.dport, e.saddr, e.sport)) {
+          out.push(this.linked(e, r.ref));
+          return out;
+        }
+        this.hold(e, rev === fwd ? [fwd] : [fwd, rev], e.l4Protocol === 'TCP', now, out);
+        return out;
       }
     }
   }
 
   /** Release held items whose wait is over; expire old map entries. */
-  expire(now: number): Planned[] {
+  expire(now: number, out: Planned[] = []): Planned[] {
     this.dns.sweep(now);
     this.connects.sweep(now);
-    const out: Planned[] = [];
     const q = this.heldQueue;
     while (this.heldHead < q.length) {
       const h = q[this.heldHead]!;
@@ -240,53 +336,80 @@ export class Stitcher {
         startNs: e.timeUnixNano,
         endNs: endNano(e.timeUnixNano, e.latencyNs),
         ref,
-        expiresAt: now + Math.max(this.opts.connectTtlMs, this.opts.windowMs),
       };
+      const expiresAt = now + Math.max(this.opts.connectTtlMs, this.opts.windowMs);
       const n = Math.min(e.addresses.length, MAX_ADDRESSES_PER_LOOKUP);
-      for (let i = 0; i < n; i++) this.dns.set(`${e.pid}|${normalizeAddress(e.addresses[i]!)}`, entry);
+      for (let i = 0; i < n; i++) {
+        const address = e.addresses[i]!;
+        const old = this.dns.set(dnsKey(e.pid, address), { pid: e.pid, address, entry, expiresAt });
+        // another (pid, address) with the same hash loses its slot
+        if (old !== undefined && (old.pid !== e.pid || !sameAddress(old.address, address))) this.tel.evicted('dns');
+      }
     }
-    return own(e, { ref, links: [], absorbed: [] });
+    return own(e, plan(ref));
   }
 
-  private connect(e: SoConnectEvent | UdpConnectEvent, now: number): Planned[] {
-    const d = this.dns.get(`${e.pid}|${normalizeAddress(e.daddr)}`, now);
+  /** The lookup whose answer a connect by `pid` to `daddr` used, if any is known. */
+  private answer(pid: number, daddr: string, now: number): DnsEntry | undefined {
+    if (this.dns.size === 0) return undefined;
+    const s = this.dns.get(dnsKey(pid, daddr), now);
+    return s !== undefined && s.pid === pid && sameAddress(s.address, daddr) ? s.entry : undefined;
+  }
+
+  private connect(e: SoConnectEvent | UdpConnectEvent, now: number, out: Planned[]): void {
+    const d = this.answer(e.pid, e.daddr, now);
     const matched = d !== undefined && e.timeUnixNano >= d.startNs && e.timeUnixNano - d.endNs <= this.windowNs;
     this.tel.stitch('dns_connect', matched ? 'matched' : 'standalone');
     const ref = { traceId: matched ? d.ref.traceId : newTraceId(), spanId: newSpanId() };
-    const plan: SpanPlan = { ref, links: [], absorbed: [] };
+    const p = plan(ref);
     if (matched) {
-      plan.parentSpanId = d.ref.spanId;
-      plan.serverAddress = d.host;
+      p.parentSpanId = d.ref.spanId;
+      p.serverAddress = d.host;
     }
-    const out: Planned[] = [own(e, plan)];
+    out.push(own(e, p));
     const key = tupleKey(e.saddr, e.sport, e.daddr, e.dport);
-    this.connects.set(key, { ref, expiresAt: now + this.opts.connectTtlMs });
+    const old = this.connects.set(key, {
+      saddr: e.saddr,
+      sport: e.sport,
+      daddr: e.daddr,
+      dport: e.dport,
+      ref,
+      expiresAt: now + this.opts.connectTtlMs,
+    });
+    // another 4-tuple with the same hash loses its slot
+    if (old !== undefined && !sameTuple(old, e.saddr, e.sport, e.daddr, e.dport)) this.tel.evicted('connects');
     const waiting = this.heldByKey.get(key);
-    if (waiting) {
-      const endNs = e.type === 'soconnect' ? endNano(e.timeUnixNano, e.latencyNs) : e.timeUnixNano;
-      for (const h of [...waiting]) {
-        this.unhold(h);
-        const t = h.event.timeUnixNano;
-        if (e.type === 'soconnect' && t >= e.timeUnixNano && t <= endNs) {
-          plan.absorbed.push(h.event);
-          this.tel.stitch(kindOf(h.event), 'absorbed');
-          out.push({ event: h.event, ctx: ref });
-        } else {
-          out.push(this.linked(h.event, ref));
-        }
+    if (waiting === undefined) return;
+    const endNs = e.type === 'soconnect' ? endNano(e.timeUnixNano, e.latencyNs) : e.timeUnixNano;
+    let absorbed: (TcpRetransEvent | SkbDropEvent)[] | undefined;
+    for (const h of [...waiting]) {
+      if (h.done || !heldMatches(h.event, e)) continue;
+      this.unhold(h);
+      const t = h.event.timeUnixNano;
+      if (e.type === 'soconnect' && t >= e.timeUnixNano && t <= endNs) {
+        (absorbed ??= []).push(h.event);
+        this.tel.stitch(kindOf(h.event), 'absorbed');
+        out.push({ event: h.event, ctx: ref });
+      } else {
+        out.push(this.linked(h.event, ref));
       }
-      this.compact();
     }
-    return out;
+    if (absorbed) p.absorbed = absorbed;
+    this.compact();
   }
 
-  private retransOrDrop(e: TcpRetransEvent | SkbDropEvent, keys: string[], holdable: boolean, now: number): Planned[] {
-    for (const k of keys) {
-      const c = this.connects.get(k, now);
-      if (c) return [this.linked(e, c.ref)];
+  /** A retransmit or drop with no connect known yet: held for one (when `holdable`), else a span of its own. */
+  private hold(
+    e: TcpRetransEvent | SkbDropEvent,
+    keys: number[],
+    holdable: boolean,
+    now: number,
+    out: Planned[],
+  ): void {
+    if (!holdable || this.opts.windowMs === 0) {
+      out.push(this.standalone(e, 'standalone'));
+      return;
     }
-    if (!holdable || this.opts.windowMs === 0) return [this.standalone(e, 'standalone')];
-    const out: Planned[] = [];
     if (this.heldCount >= this.opts.maxEntries) {
       const oldest = this.oldestHeld();
       if (oldest) out.push(this.release(oldest, 'overflow'));
@@ -300,7 +423,6 @@ export class Stitcher {
       else this.heldByKey.set(k, [h]);
     }
     this.tel.heldNow(this.heldCount);
-    return out;
   }
 
   private oldestHeld(): Held | undefined {
@@ -340,18 +462,21 @@ export class Stitcher {
 
   private standalone(e: NetEvent, outcome: StitchOutcome): Planned {
     if (e.type === 'tcpretrans' || e.type === 'skbdrop') this.tel.stitch(kindOf(e), outcome);
-    return own(e, { ref: { traceId: newTraceId(), spanId: newSpanId() }, links: [], absorbed: [] });
+    return own(e, plan({ traceId: newTraceId(), spanId: newSpanId() }));
   }
 
   private linked(e: TcpRetransEvent | SkbDropEvent, to: SpanRef): Planned {
     this.tel.stitch(kindOf(e), 'linked');
-    return own(e, {
-      ref: { traceId: to.traceId, spanId: newSpanId() },
-      parentSpanId: to.spanId,
-      links: [to],
-      absorbed: [],
-    });
+    const p = plan({ traceId: to.traceId, spanId: newSpanId() });
+    p.parentSpanId = to.spanId;
+    p.links = [to];
+    return own(e, p);
   }
+}
+
+/** A span of its own, with every field present (one object shape for all plans). */
+function plan(ref: SpanRef): SpanPlan {
+  return { ref, parentSpanId: undefined, links: NO_LINKS, serverAddress: undefined, absorbed: NOTHING_ABSORBED };
 }
 
 function own(event: NetEvent, span: SpanPlan): Planned {

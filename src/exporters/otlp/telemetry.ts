@@ -87,12 +87,15 @@ export class OtlpTelemetry {
     (byOutcome[outcome] ??= this.stitches.handle({ exporter: this.exporter, kind, outcome })).value += n;
   }
 
-  evicted(map: 'dns' | 'connects' | 'held'): void {
-    this.evictions.inc({ exporter: this.exporter, map });
+  evicted(map: 'dns' | 'connects' | 'held', n = 1): void {
+    this.evictions.inc({ exporter: this.exporter, map }, n);
   }
 
+  private heldSeries: Series | undefined;
+
+  /** Called on every hold and release: through a kept handle. */
   heldNow(n: number): void {
-    this.held.set({ exporter: this.exporter }, n);
+    (this.heldSeries ??= this.held.handle({ exporter: this.exporter })).value = n;
   }
 
   /** Read side for tests and the health endpoint. */
