@@ -113,6 +113,7 @@ export class OtlpTestServer {
   readonly rejected = { traces: 0, logs: 0, metrics: 0 };
   /** Metadata (headers) of the last accepted request. */
   lastMetadata: Record<string, unknown> = {};
+  private partial: { rejected: number; message: string } | undefined;
   private failCode: grpc.status | undefined;
   private failOnly: ReadonlySet<string> | undefined;
   private server: grpc.Server | undefined;
@@ -144,6 +145,15 @@ export class OtlpTestServer {
     this.failOnly = only ? new Set(only) : undefined;
   }
 
+  /**
+   * Accept requests but answer with a partial success rejecting `rejected`
+   * records of each (undefined: plain success again), as a collector does
+   * for records it could not take.
+   */
+  partialSuccess(rejected: number | undefined, message = 'test server rejects some records'): void {
+    this.partial = rejected === undefined ? undefined : { rejected, message };
+  }
+
   private service(path: string): grpc.ServiceDefinition {
     let o: unknown = this.definition;
     for (const part of path.split('.')) o = (o as Record<string, unknown>)[part];
@@ -159,7 +169,10 @@ export class OtlpTestServer {
       }
       this.lastMetadata = call.metadata.getMap();
       store.push(call.request);
-      callback(null, {});
+      const p = this.partial;
+      if (p === undefined || kind === 'metrics') return callback(null, {});
+      const field = kind === 'traces' ? 'rejectedSpans' : 'rejectedLogRecords';
+      callback(null, { partialSuccess: { [field]: p.rejected, errorMessage: p.message } });
     };
   }
 

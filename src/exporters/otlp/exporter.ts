@@ -1,15 +1,18 @@
 /**
  * OTLP/gRPC exporter: traces (connection traces), logs (one record per event)
- * and metrics, shipped by the OpenTelemetry JS SDK's gRPC exporters.
+ * and metrics.
  *
  * Spans and log records are written straight to protobuf when a batch is
  * prepared (spans-proto.ts, logs-proto.ts: the bytes the SDK's serializers
  * wrote for ReadableSpans and ReadableLogRecords, for a fraction of the CPU
- * and memory), each with its pod's resource, and sent by the SDK's gRPC
- * transport (transport.ts); one request carries many pods, and requests are
- * cut to the collector's default 4 MiB limit from the records' known sizes.
+ * and memory), each with its pod's resource, and sent over grpc-js with the
+ * SDK's exporter options (transport.ts); one request carries many pods, and
+ * requests are cut to the collector's default 4 MiB limit from the records'
+ * known sizes. A collector's partial success counts the records it rejected
+ * as dropped (reason "rejected").
  * A batch's buffers go back to a pool once it is settled (chunk-pool.ts).
- * Metrics go through a MeterProvider (see metrics.ts).
+ * Metrics go through a MeterProvider and the SDK's OTLP metric exporter (see
+ * metrics.ts).
  *
  * Retries: the batch queue in front retries a batch on `retryable`. The
  * records built from a batch are kept until every signal has delivered them,
@@ -40,7 +43,7 @@ import { ResourceCache } from './resources.js';
 import { SpanEncoder } from './spans-proto.js';
 import { Stitcher, type Planned } from './stitch.js';
 import { OtlpTelemetry, type RecordDropReason, type Signal } from './telemetry.js';
-import { OtlpTransport, type TransportSignal } from './transport.js';
+import { OtlpTransport, type TransportResult, type TransportSignal } from './transport.js';
 
 type SdkConfig = OTLPGRPCExporterConfigNode;
 
@@ -162,6 +165,7 @@ export class OtlpExporter implements Exporter {
       compression: this.cfg.compression as SdkConfig['compression'],
       // finish (with DEADLINE_EXCEEDED) a little before the batch queue's own timeout gives up on the attempt
       timeoutMillis: Math.max(1, Math.floor(this.cfg.queue.export_timeout_ms * 0.9)),
+      userAgent: `netspan/${netspanVersion()}`,
     };
     if (this.cfg.signals.traces) this.traces = this.transport('traces');
     if (this.cfg.signals.logs) this.logs = this.transport('logs');
@@ -353,7 +357,7 @@ export class OtlpExporter implements Exporter {
     if (this.needsReset[signal]) this.resetChannel(signal);
     const exp = this[signal];
     if (!exp) return { outcome: 'failure', error: `${signal} exporter is not running` };
-    const result = await new Promise<SdkExportResult>((resolve) => {
+    const result = await new Promise<TransportResult>((resolve) => {
       try {
         exp.export(items, resolve);
       } catch (e) {
@@ -377,12 +381,16 @@ export class OtlpExporter implements Exporter {
       return this.send(signal, tail);
     }
     this.otel.request(signal, c.outcome, error);
-    if (c.outcome === 'success') this.otel.sent(signal, items.length);
-    else if (grpcCode(result.error) === GRPC_UNAVAILABLE) this.needsReset[signal] = true;
+    if (c.outcome === 'success') {
+      // partial success: the collector took the request but not every record in it
+      const rejected = Math.min(result.rejected ?? 0, items.length);
+      this.otel.sent(signal, items.length - rejected);
+      this.otel.dropped(signal, 'rejected', rejected, result.rejection);
+    } else if (grpcCode(result.error) === GRPC_UNAVAILABLE) this.needsReset[signal] = true;
     return { outcome: c.outcome, error };
   }
 
-  /** The SDK's gRPC transport for `signal`, with netspan's serializer. */
+  /** The gRPC transport for `signal` (transport.ts). */
   private transport(signal: TransportSignal): OtlpTransport {
     return new OtlpTransport(signal, this.sdkConfig!, this.assembler);
   }

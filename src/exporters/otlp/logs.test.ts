@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { NetEvent } from '../../core/event.js';
 import { repoRoot } from '../../paths.js';
-import { attrs, hex, plain, type Resource } from '../../../test/helpers/otlp-server.js';
+import { attrs, hex, OtlpTestServer, plain, type Resource } from '../../../test/helpers/otlp-server.js';
 import { connect, dns, drop, ms, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
 import { setup } from '../../../test/helpers/otlp-setup.js';
 
@@ -191,5 +192,84 @@ test('headers reach the collector as gRPC metadata', async () => {
     assert.equal(s.server.lastMetadata['x-tenant'], 'blue');
   } finally {
     await s.close();
+  }
+});
+
+test("a collector's partial success is counted: rejected records as dropped (reason rejected), the rest as sent", async () => {
+  const s = await setup({ signals: { traces: true, logs: true, metrics: false } });
+  try {
+    s.server.partialSuccess(2, 'timestamps too old');
+    assert.deepEqual(await s.send(dns(), connect(), udp()), { code: 'success' });
+    const c = s.exp.otel.counters;
+    const get = (m: typeof c.recordsSent, signal: string, reason?: string) =>
+      m.get({ exporter: 'otlp', signal, ...(reason ? { reason } : {}) });
+    assert.deepEqual([get(c.recordsSent, 'logs'), get(c.recordsDropped, 'logs', 'rejected')], [1, 2]);
+    assert.deepEqual([get(c.recordsSent, 'traces'), get(c.recordsDropped, 'traces', 'rejected')], [1, 2]);
+    // the requests themselves were delivered whole
+    assert.equal(s.server.allLogs().length, 3);
+    s.server.partialSuccess(undefined);
+    assert.deepEqual(await s.send(connect({ sport: 2 })), { code: 'success' });
+    assert.equal(get(c.recordsSent, 'logs'), 2);
+    assert.equal(get(c.recordsDropped, 'logs', 'rejected'), 2);
+  } finally {
+    await s.close();
+  }
+});
+
+/** A TCP proxy to `port` on 127.0.0.1 that counts the bytes the client sends. */
+async function countingProxy(port: number): Promise<{ endpoint: string; sent(): number; close(): void }> {
+  let sent = 0;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    }
+    client.on('data', (b: Buffer) => (sent += b.length));
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    sent: () => sent,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    },
+  };
+}
+
+test('compression: gzip sends the requests compressed (fewer bytes on the wire) and the collector decodes them', async () => {
+  const server = await OtlpTestServer.start();
+  const bytes: Record<string, number> = {};
+  try {
+    for (const compression of ['none', 'gzip']) {
+      const proxy = await countingProxy(server.port);
+      const s = await setup(
+        { endpoint: proxy.endpoint, signals: { traces: false, logs: true, metrics: false }, compression },
+        {},
+        server,
+      );
+      try {
+        const events = Array.from({ length: 200 }, (_, i) => connect({ sport: 30_000 + i }));
+        assert.deepEqual(await s.send(...events), { code: 'success' });
+      } finally {
+        await s.exp.shutdown();
+        proxy.close();
+      }
+      bytes[compression] = proxy.sent();
+    }
+    assert.equal(server.allLogs().length, 400);
+    assert.deepEqual(
+      server
+        .allLogs()
+        .slice(198, 202)
+        .map((x) => attrs(x.log.attributes)['network.local.port']),
+      [30_198, 30_199, 30_000, 30_001],
+    );
+    assert.ok(bytes.gzip! * 4 < bytes.none!, `gzip ${bytes.gzip} bytes, none ${bytes.none} bytes`);
+  } finally {
+    await server.stop();
   }
 });

@@ -11,8 +11,8 @@ import type { Series } from '../../telemetry/metrics.js';
 
 export type Signal = 'traces' | 'logs' | 'metrics';
 export type RequestOutcome = 'success' | 'failure' | 'retryable' | 'too_large';
-/** Why records were given up by the exporter itself (the batch queue counts events separately). */
-export type RecordDropReason = 'export_failed' | 'abandoned' | 'shutdown';
+/** Why records were given up by the exporter itself (the batch queue counts events separately); rejected: the collector's partial success. */
+export type RecordDropReason = 'export_failed' | 'abandoned' | 'shutdown' | 'rejected';
 export type StitchKind = 'dns_connect' | 'retransmit' | 'drop';
 /**
  * matched: a connect joined the trace of the DNS lookup that resolved its address.

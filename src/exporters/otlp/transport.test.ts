@@ -18,7 +18,7 @@ const scope = { name: 'netspan', version: '1.2.3' };
 const exported = (t: OtlpTransport, records: Parameters<OtlpTransport['export']>[0]): Promise<ExportResult> =>
   new Promise((resolve) => t.export(records, resolve));
 
-test('concurrent exports on one transport each deliver their own request, though both are assembled in one buffer', async () => {
+test('concurrent exports on one transport each deliver their own request; request buffers are written again only after their call ends', async () => {
   const server = await OtlpTestServer.start();
   const config = { url: server.endpoint, credentials: credentials.createInsecure(), timeoutMillis: 5_000 };
   const asm = new RequestAssembler(scope);
@@ -39,12 +39,15 @@ test('concurrent exports on one transport each deliver their own request, though
       { ref: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }, links: [], absorbed: [] },
       resources.node,
     );
-    // not awaited in between: the second request is written over the first one's buffer before either is sent
+    // not awaited in between: grpc-js reads each request after export() returns
     const results = await Promise.all([
       exported(logs, batch(300, 10_000)),
       exported(logs, batch(2, 20_000)),
       exported(traces, spans.finish()),
     ]);
+    assert.deepEqual([logs.spareBuffers, traces.spareBuffers], [2, 1], 'buffers back once their calls ended');
+    assert.equal((await exported(logs, batch(1, 30_000))).code, 0);
+    assert.equal(logs.spareBuffers, 2, 'a buffer was taken and given back, none made');
     assert.deepEqual(
       results.map((r) => r.code),
       [0, 0, 0],
@@ -56,7 +59,7 @@ test('concurrent exports on one transport each deliver their own request, though
     );
     assert.deepEqual(
       ports.map((p) => p.length).sort((a, b) => a - b),
-      [2, 300],
+      [1, 2, 300],
     );
     const small = ports.find((p) => p.length === 2)!;
     const large = ports.find((p) => p.length === 300)!;
