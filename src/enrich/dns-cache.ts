@@ -18,9 +18,15 @@ interface DnsEntry {
 /** Tolerated clock skew between probes (each bpftrace process converts its own monotonic timestamps). */
 const SKEW_NS = 1_000_000_000n;
 
+/** Where the IPv4 part of an IPv4-mapped IPv6 address ("::ffff:10.0.0.1") starts, else 0. */
+export function mappedOffset(a: string): number {
+  return a.length > 7 && a.startsWith('::ffff:') && a.includes('.') ? 7 : 0;
+}
+
 /** "::ffff:10.0.0.1" → "10.0.0.1": a v6 socket connecting to a v4 address. */
 export function normalizeAddress(a: string): string {
-  return a.length > 7 && a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+  const o = mappedOffset(a);
+  return o === 0 ? a : a.slice(o);
 }
 
 export class DnsCache {

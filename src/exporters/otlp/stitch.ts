@@ -42,6 +42,7 @@ import type {
   TcpRetransEvent,
   UdpConnectEvent,
 } from '../../core/event.js';
+import { mappedOffset } from '../../enrich/dns-cache.js';
 import { endNano, newSpanId, newTraceId, type SpanRef } from './ids.js';
 import type { OtlpTelemetry, StitchKind, StitchOutcome } from './telemetry.js';
 
@@ -118,11 +119,6 @@ const NOTHING_ABSORBED: readonly (TcpRetransEvent | SkbDropEvent)[] = Object.fre
  */
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
-
-/** Where the IPv4 part of an IPv4-mapped IPv6 address starts (the part enrich/dns-cache.ts normalizeAddress keeps), else 0. */
-function mappedOffset(a: string): number {
-  return a.startsWith('::ffff:') && a.includes('.') ? 7 : 0;
-}
 
 function mixAddress(h: number, a: string): number {
   for (let i = mappedOffset(a); i < a.length; i++) h = Math.imul(h ^ a.charCodeAt(i), FNV_PRIME);
