@@ -19,7 +19,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { NetEvent } from '../src/core/event.js';
 import type { Clock } from '../src/core/parser.js';
 import { resourceAttributes, splitAttributes, type Attrs } from '../src/otel/attributes.js';
-import type { SpanRef } from '../src/exporters/otlp/ids.js';
+import { SpanRef } from '../src/exporters/otlp/ids.js';
 import { LogEncoder } from '../src/exporters/otlp/logs-proto.js';
 import { RequestAssembler } from '../src/exporters/otlp/request.js';
 import { ResourceCache } from '../src/exporters/otlp/resources.js';
@@ -51,7 +51,7 @@ const clock: Clock = { toUnixNano: (ns) => ns + 1_700_000_000_000_000_000n };
 
 const events = await recordEvents(N, clock);
 const resources = new ResourceCache({}, 'netspan-host');
-const span: SpanRef = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
+const span = SpanRef.fromHex('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331');
 const scope = { name: 'netspan', version: '0.1.0' };
 
 /** Encode and assemble every event in batches; returns request bytes (all of them when `keep`). */

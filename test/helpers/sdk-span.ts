@@ -63,8 +63,8 @@ export function sdkSpan(
     kind,
     spanContext: () => ctx,
     parentSpanContext:
-      plan.parentSpanId !== undefined
-        ? { traceId: plan.ref.traceId, spanId: plan.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }
+      plan.parent !== undefined
+        ? { traceId: plan.ref.traceId, spanId: plan.parent.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false }
         : undefined,
     startTime,
     endTime,

@@ -11,7 +11,7 @@ import type { NetEvent } from '../../core/event.js';
 import { resourceAttributes, splitAttributes, type Attrs } from '../../otel/attributes.js';
 import { decoded, protoType } from '../../../test/helpers/otlp-proto.js';
 import { connect, dns, drop, OVERLAPPING_ENRICHMENT, retrans, T0, udp } from '../../../test/helpers/otlp-events.js';
-import { hrTime, type SpanRef } from './ids.js';
+import { hrTime, SpanRef } from './ids.js';
 import { LogEncoder } from './logs-proto.js';
 import { RequestAssembler } from './request.js';
 import { severityOf } from './logs.js';
@@ -48,7 +48,7 @@ const requestType = (): protobuf.Type =>
   );
 
 const hostile = 'quote" back\\slash \n\t\u0000 ctl, emoji 🚀, é, lone \ud800 surrogate, \u2028';
-const spanA: SpanRef = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
+const spanA = SpanRef.fromHex('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331');
 
 function events(): { e: NetEvent; span?: SpanRef }[] {
   return [

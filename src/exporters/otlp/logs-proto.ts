@@ -407,12 +407,8 @@ function writeAttributes(w: ProtoWriter, record: Attrs, keys: KeySequence): void
 function writeSpan(w: ProtoWriter, span: SpanRef): void {
   w.byte(FLAGS);
   w.fixed32(TRACE_FLAGS_SAMPLED);
-  if (span.traceId) {
-    w.byte(TRACE_ID);
-    w.hexBytes(span.traceId);
-  }
-  if (span.spanId) {
-    w.byte(SPAN_ID);
-    w.hexBytes(span.spanId);
-  }
+  w.byte(TRACE_ID);
+  w.traceId(span);
+  w.byte(SPAN_ID);
+  w.spanId(span);
 }

@@ -17,6 +17,7 @@
  */
 import { GrowableBuffer } from '../../core/growable-buffer.js';
 import { asciiAt } from '../../core/ascii.js';
+import type { SpanRef } from './ids.js';
 
 /** Wire types. */
 export const VARINT = 0;
@@ -192,12 +193,28 @@ export class ProtoWriter extends GrowableBuffer {
     this.pos += this.buf.write(s, this.pos, n, 'utf8');
   }
 
-  /** Length-prefixed bytes of a hex string (trace and span ids). */
-  hexBytes(hex: string): void {
-    const n = hex.length >> 1;
-    this.varint(n);
-    this.ensure(n);
-    this.pos += this.buf.write(hex, this.pos, n, 'hex');
+  /** Length-prefixed 16 bytes of a trace id. */
+  traceId(r: SpanRef): void {
+    this.ensure(17);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = 16;
+    word32(buf, p + 1, r.t0);
+    word32(buf, p + 5, r.t1);
+    word32(buf, p + 9, r.t2);
+    word32(buf, p + 13, r.t3);
+    this.pos = p + 17;
+  }
+
+  /** Length-prefixed 8 bytes of a span id. */
+  spanId(r: SpanRef): void {
+    this.ensure(9);
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = 8;
+    word32(buf, p + 1, r.s0);
+    word32(buf, p + 5, r.s1);
+    this.pos = p + 9;
   }
 
   /** Reserve one byte for the length of a nested message; returns where it starts. */
@@ -632,4 +649,12 @@ export function keyPrefix(name: string): KeyPrefix {
     if (prefixCache.size < KEY_CACHE_MAX) prefixCache.set(name, k);
   }
   return k;
+}
+
+/** A 32-bit word, big-endian (stores into a Uint8Array keep the low 8 bits). */
+function word32(buf: Buffer, p: number, w: number): void {
+  buf[p] = w >>> 24;
+  buf[p + 1] = w >>> 16;
+  buf[p + 2] = w >>> 8;
+  buf[p + 3] = w;
 }

@@ -12,11 +12,12 @@ import { RequestAssembler } from './request.js';
 import { ResourceCache } from './resources.js';
 import { SpanEncoder } from './spans-proto.js';
 import type { SpanPlan } from './stitch.js';
+import { SpanRef } from './ids.js';
 
 const scope = { name: 'netspan', version: '1.2.3' };
-const A = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
-const B = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
-const C = { traceId: 'ffffffffffffffffffffffffffffffff', spanId: '0000000000000001' };
+const A = SpanRef.fromHex('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331');
+const B = SpanRef.fromHex('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7');
+const C = SpanRef.fromHex('ffffffffffffffffffffffffffffffff', '0000000000000001');
 const hostile = 'quote" back\\slash \n\t\u0000 ctl, emoji 🚀, é, lone \ud800 surrogate, \u2028';
 
 const plan = (over: Partial<SpanPlan> = {}): SpanPlan => ({ ref: A, links: [], absorbed: [], ...over });
@@ -29,7 +30,7 @@ function cases(): { e: NetEvent; p: SpanPlan }[] {
     { e: dns(), p: plan() },
     { e: dns({ host: hostile + 'h'.repeat(300), result: 'EAI_NONAME', addresses: [] }), p: plan({ ref: B }) },
     // matched to a lookup: child of it, server.address from its host, then server.port
-    { e: connect(), p: plan({ ref: B, parentSpanId: A.spanId, serverAddress: 'api.example.com' }) },
+    { e: connect(), p: plan({ ref: B, parent: A, serverAddress: 'api.example.com' }) },
     // failed, enrichment gave server.address (it wins, and server.port still follows it)
     { e: connect({ result: 'ECONNREFUSED', attributes: OVERLAPPING_ENRICHMENT }), p: plan({ serverAddress: 'x' }) },
     // enrichment gave server.port and the counters' names: the span's values replace them in place
@@ -61,7 +62,7 @@ function cases(): { e: NetEvent; p: SpanPlan }[] {
     // later retransmits and drops: own zero-length spans, children of and linked to their connect
     {
       e: retrans({ state: 'ESTABLISHED', cgroupId: 0 }),
-      p: plan({ ref: { traceId: B.traceId, spanId: C.spanId }, parentSpanId: B.spanId, links: [B] }),
+      p: plan({ ref: SpanRef.fromHex(B.traceId, C.spanId), parent: B, links: [B] }),
     },
     { e: drop(), p: plan({ ref: C, links: [A, B] }) },
     {
@@ -71,7 +72,7 @@ function cases(): { e: NetEvent; p: SpanPlan }[] {
     // odd times and latencies
     { e: connect({ timeUnixNano: 5n, latencyNs: Number.NaN }), p: plan() },
     { e: connect({ timeUnixNano: 2n ** 63n - 1n, latencyNs: -3 }), p: plan() },
-    { e: dns({ latencyNs: 0.4 }), p: plan({ parentSpanId: '' }) },
+    { e: dns({ latencyNs: 0.4 }), p: plan() },
     // resources: two pods and the node, interleaved
     { e: connect({ sport: 41000, attributes: { 'k8s.pod.uid': 'uid-1', 'k8s.pod.name': 'web-1' } }), p: plan() },
     { e: udp({ sport: 41001, attributes: { 'k8s.pod.uid': 'uid-2', 'k8s.pod.name': 'db-0' } }), p: plan() },

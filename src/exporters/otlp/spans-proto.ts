@@ -165,12 +165,12 @@ export class SpanEncoder {
     w.byte(SS_SPAN);
     const span = w.startLen2();
     w.byte(TRACE_ID);
-    w.hexBytes(plan.ref.traceId);
+    w.traceId(plan.ref);
     w.byte(SPAN_ID);
-    w.hexBytes(plan.ref.spanId);
-    if (plan.parentSpanId) {
+    w.spanId(plan.ref);
+    if (plan.parent !== undefined) {
       w.byte(PARENT_SPAN_ID);
-      w.hexBytes(plan.parentSpanId);
+      w.spanId(plan.parent);
     }
     if (t.nameKind !== undefined) w.raw(t.nameKind);
     else {
@@ -193,9 +193,9 @@ export class SpanEncoder {
       w.byte(LINK);
       const link = w.startLen();
       w.byte(LINK_TRACE_ID);
-      w.hexBytes(l.traceId);
+      w.traceId(l);
       w.byte(LINK_SPAN_ID);
-      w.hexBytes(l.spanId);
+      w.spanId(l);
       w.byte(LINK_DROPPED_ATTRIBUTES);
       w.byte(0);
       w.byte(LINK_FLAGS);

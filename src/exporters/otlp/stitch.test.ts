@@ -52,7 +52,7 @@ test('held retransmits are bounded: overflow releases the oldest as a standalone
   for (let i = 0; i < 5; i++) released.push(...st.add(retrans({ sport: 100 + i }), 0));
   assert.equal(st.held, 3);
   assert.deepEqual(
-    released.map((p) => [p.event.type === 'tcpretrans' && p.event.sport, p.span !== undefined, p.span?.parentSpanId]),
+    released.map((p) => [p.event.type === 'tcpretrans' && p.event.sport, p.span !== undefined, p.span?.parent?.spanId]),
     [
       [100, true, undefined],
       [101, true, undefined],
@@ -75,10 +75,10 @@ test('expiry uses the processing clock; a drop indexed under both directions is 
   // connects expire after connect_ttl_ms: a later retransmit is no longer linked
   st.add(connect({ sport: 40010, daddr: '10.0.0.7' }), 0);
   const [linked] = st.add(retrans({ state: 'ESTABLISHED' }), 9_999);
-  assert.ok(linked!.span!.parentSpanId);
+  assert.ok(linked!.span!.parent?.spanId);
   st.expire(10_000);
   const [alone] = st.add(retrans({ state: 'ESTABLISHED' }), 10_000);
-  assert.equal(alone!.span!.parentSpanId, undefined);
+  assert.equal(alone!.span!.parent?.spanId, undefined);
   assert.equal(st.sizes().connects, 0);
 });
 
@@ -88,7 +88,7 @@ test('a held retransmit outside the connect’s time range is linked, not absorb
   const out = st.add(connect({ sport: 40010, daddr: '10.0.0.7', timeUnixNano: T0, latencyNs: 1_000_000 }), 0);
   assert.equal(out.length, 2);
   assert.deepEqual(out[0]!.span!.absorbed, []);
-  assert.equal(out[1]!.span!.parentSpanId, out[0]!.span!.ref.spanId);
+  assert.equal(out[1]!.span!.parent?.spanId, out[0]!.span!.ref.spanId);
   assert.equal(out[1]!.span!.ref.traceId, out[0]!.span!.ref.traceId);
   assert.equal(count('retransmit', 'linked'), 1);
   assert.equal(count('retransmit', 'absorbed'), 0);
@@ -101,7 +101,7 @@ test('disabled: every event is its own trace, nothing is held', () => {
   const c = st.add(retrans(), 0);
   assert.equal(st.held, 0);
   assert.notEqual(a[0]!.ctx.traceId, b[0]!.ctx.traceId);
-  assert.equal(b[0]!.span!.parentSpanId, undefined);
+  assert.equal(b[0]!.span!.parent?.spanId, undefined);
   assert.equal(c.length, 1);
 });
 
@@ -122,7 +122,7 @@ test('IPv4-mapped addresses (a dual-stack socket) are the same 4-tuple as IPv4: 
   const [r] = st.add(retrans({ state: 'ESTABLISHED' }), 0);
   const [d] = st.add(drop(), 0);
   assert.deepEqual(
-    [r, d].map((p) => p!.span!.parentSpanId),
+    [r, d].map((p) => p!.span!.parent?.spanId),
     [c!.span!.ref.spanId, c!.span!.ref.spanId],
   );
   assert.equal(count('retransmit', 'linked'), 1);
@@ -163,7 +163,7 @@ test('4-tuples whose map keys collide never match each other: the newer connect 
   assert.equal(tel.counters.evictions.get({ exporter: 'otlp', map: 'connects' }), 1);
   // a later retransmit of B finds A in the slot: not linked to A
   const [lateB] = st.add(retrans({ ...tuple(b), state: 'ESTABLISHED' }), 0);
-  assert.equal(lateB!.span!.parentSpanId, undefined);
+  assert.equal(lateB!.span!.parent?.spanId, undefined);
   assert.equal(count('retransmit', 'standalone'), 1);
   assert.equal(count('retransmit', 'linked'), 1);
 });

@@ -43,12 +43,13 @@ import type {
   UdpConnectEvent,
 } from '../../core/event.js';
 import { mappedOffset } from '../../enrich/dns-cache.js';
-import { endNano, newSpanId, newTraceId, type SpanRef } from './ids.js';
+import { endNano, SpanRef } from './ids.js';
 import type { OtlpTelemetry, StitchKind, StitchOutcome } from './telemetry.js';
 
 export interface SpanPlan {
   ref: SpanRef;
-  parentSpanId?: string | undefined;
+  /** The parent span (same trace). */
+  parent?: SpanRef | undefined;
   links: readonly SpanRef[];
   /** Peer DNS name learned from a matched lookup. */
   serverAddress?: string | undefined;
@@ -253,7 +254,7 @@ export class Stitcher {
    */
   add(e: NetEvent, now: number, out: Planned[] = []): Planned[] {
     if (!this.opts.enabled) {
-      out.push(own(e, plan({ traceId: newTraceId(), spanId: newSpanId() })));
+      out.push(own(e, plan(SpanRef.root())));
       return out;
     }
     switch (e.type) {
@@ -325,7 +326,7 @@ export class Stitcher {
   }
 
   private lookup(e: GetHostLatencyEvent, now: number): Planned {
-    const ref = { traceId: newTraceId(), spanId: newSpanId() };
+    const ref = SpanRef.root();
     if (e.result === 'OK' && e.addresses.length > 0) {
       const entry: DnsEntry = {
         host: e.host,
@@ -356,10 +357,10 @@ export class Stitcher {
     const d = this.answer(e.pid, e.daddr, now);
     const matched = d !== undefined && e.timeUnixNano >= d.startNs && e.timeUnixNano - d.endNs <= this.windowNs;
     this.tel.stitch('dns_connect', matched ? 'matched' : 'standalone');
-    const ref = { traceId: matched ? d.ref.traceId : newTraceId(), spanId: newSpanId() };
+    const ref = matched ? SpanRef.inTrace(d.ref) : SpanRef.root();
     const p = plan(ref);
     if (matched) {
-      p.parentSpanId = d.ref.spanId;
+      p.parent = d.ref;
       p.serverAddress = d.host;
     }
     out.push(own(e, p));
@@ -421,12 +422,10 @@ export class Stitcher {
     this.tel.heldNow(this.heldCount);
   }
 
+  /** The oldest item still held; moves the queue's head past released ones, so overflow costs O(1) amortised. */
   private oldestHeld(): Held | undefined {
-    for (let i = this.heldHead; i < this.heldQueue.length; i++) {
-      const h = this.heldQueue[i]!;
-      if (!h.done) return h;
-    }
-    return undefined;
+    this.compact();
+    return this.heldQueue[this.heldHead];
   }
 
   private unhold(h: Held): void {
@@ -458,13 +457,13 @@ export class Stitcher {
 
   private standalone(e: NetEvent, outcome: StitchOutcome): Planned {
     if (e.type === 'tcpretrans' || e.type === 'skbdrop') this.tel.stitch(kindOf(e), outcome);
-    return own(e, plan({ traceId: newTraceId(), spanId: newSpanId() }));
+    return own(e, plan(SpanRef.root()));
   }
 
   private linked(e: TcpRetransEvent | SkbDropEvent, to: SpanRef): Planned {
     this.tel.stitch(kindOf(e), 'linked');
-    const p = plan({ traceId: to.traceId, spanId: newSpanId() });
-    p.parentSpanId = to.spanId;
+    const p = plan(SpanRef.inTrace(to));
+    p.parent = to;
     p.links = [to];
     return own(e, p);
   }
@@ -472,7 +471,7 @@ export class Stitcher {
 
 /** A span of its own, with every field present (one object shape for all plans). */
 function plan(ref: SpanRef): SpanPlan {
-  return { ref, parentSpanId: undefined, links: NO_LINKS, serverAddress: undefined, absorbed: NOTHING_ABSORBED };
+  return { ref, parent: undefined, links: NO_LINKS, serverAddress: undefined, absorbed: NOTHING_ABSORBED };
 }
 
 function own(event: NetEvent, span: SpanPlan): Planned {

@@ -9,6 +9,7 @@ import { OtlpTestServer } from '../../../test/helpers/otlp-server.js';
 import { connect, dns } from '../../../test/helpers/otlp-events.js';
 import { LogEncoder } from './logs-proto.js';
 import { RequestAssembler } from './request.js';
+import { SpanRef } from './ids.js';
 import { ResourceCache } from './resources.js';
 import { SpanEncoder } from './spans-proto.js';
 import { OtlpTransport } from './transport.js';
@@ -36,7 +37,7 @@ test('concurrent exports on one transport each deliver their own request; reques
     spans.begin();
     spans.add(
       dns({ host: 'only.example' }),
-      { ref: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }, links: [], absorbed: [] },
+      { ref: SpanRef.fromHex('a'.repeat(32), 'b'.repeat(16)), links: [], absorbed: [] },
       resources.node,
     );
     // not awaited in between: grpc-js reads each request after export() returns
@@ -89,10 +90,10 @@ test("the SDK's own OTLPTraceExporter and netspan's transport deliver the same t
     const enc = new SpanEncoder();
     enc.begin();
     const plans = [
-      { ref: { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }, links: [], absorbed: [] },
+      { ref: SpanRef.fromHex('a'.repeat(32), 'b'.repeat(16)), links: [], absorbed: [] },
       {
-        ref: { traceId: 'a'.repeat(32), spanId: 'c'.repeat(16) },
-        parentSpanId: 'b'.repeat(16),
+        ref: SpanRef.fromHex('a'.repeat(32), 'c'.repeat(16)),
+        parent: SpanRef.fromHex('a'.repeat(32), 'b'.repeat(16)),
         serverAddress: 'api.example.com',
         links: [],
         absorbed: [],
