@@ -5,12 +5,15 @@
  * instance with one queue (as in the OpenTelemetry Collector).
  */
 import type { NetEvent } from '../core/event.js';
+import type { Telemetry } from '../telemetry/internal-events.js';
 import type { BatchQueue } from './batch-queue.js';
 import type { Exporter, Processor } from './component.js';
 
 export interface Route {
   pipeline: string;
   processors: Processor[];
+  /** Component ids of `processors`, in the same order (for counting a processor's failure). */
+  processorIds: string[];
   queues: BatchQueue[];
 }
 
@@ -22,6 +25,7 @@ export class PipelineGraph {
     private readonly routes: ReadonlyMap<string, readonly Route[]>,
     readonly queues: ReadonlyMap<string, BatchQueue>,
     readonly exporters: ReadonlyMap<string, Exporter>,
+    private readonly telemetry: Telemetry,
   ) {}
 
   /** Probe ids that feed at least one pipeline. */
@@ -33,7 +37,15 @@ export class PipelineGraph {
   prime(probeId: string, event: NetEvent): void {
     const routes = this.routes.get(probeId);
     if (!routes) return;
-    for (const route of routes) for (const p of route.processors) p.prime?.(event);
+    for (const route of routes) {
+      for (let i = 0; i < route.processors.length; i++) {
+        try {
+          route.processors[i]!.prime?.(event);
+        } catch (err: unknown) {
+          this.telemetry.processorError(route.processorIds[i]!, 'prime', err);
+        }
+      }
+    }
   }
 
   ingest(probeId: string, event: NetEvent): void {
@@ -42,7 +54,14 @@ export class PipelineGraph {
     for (let r = 0; r < routes.length; r++) {
       const route = routes[r]!;
       let e: NetEvent | undefined = event;
-      for (let i = 0; i < route.processors.length && e; i++) e = route.processors[i]!.process(e);
+      let i = 0;
+      try {
+        for (; i < route.processors.length && e; i++) e = route.processors[i]!.process(e);
+      } catch (err: unknown) {
+        // A processor bug costs this event on this route, never the daemon.
+        this.telemetry.processorError(route.processorIds[i]!, 'process', err);
+        continue;
+      }
       if (!e) continue;
       for (let q = 0; q < route.queues.length; q++) route.queues[q]!.push(e);
     }

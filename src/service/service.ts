@@ -311,9 +311,9 @@ function buildGraph({ registry, telemetry, logger, env }: ServiceDeps, config: C
     });
     for (const probeId of p.probes) {
       const list = routes.get(probeId) ?? [];
-      list.push({ pipeline: name, processors, queues: routeQueues });
+      list.push({ pipeline: name, processors, processorIds: p.processors, queues: routeQueues });
       routes.set(probeId, list);
     }
   }
-  return new PipelineGraph(routes, queues, exporters);
+  return new PipelineGraph(routes, queues, exporters, telemetry);
 }

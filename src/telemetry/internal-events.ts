@@ -13,7 +13,7 @@ import { RateLimitedLog } from './rate-limited-log.js';
 import type { ParseErrorType } from '../core/parser.js';
 
 /** Why an event was lost after it entered the pipeline (bounded). */
-export type DropReason = 'queue_full' | 'export_failed' | 'shutdown' | 'rate_limited' | 'too_large';
+export type DropReason = 'queue_full' | 'export_failed' | 'shutdown' | 'rate_limited' | 'too_large' | 'processor_error';
 /** Why an event was intentionally discarded by a processor (bounded). */
 export type DiscardReason = 'filtered' | 'sampled_out' | 'rate_limited';
 
@@ -35,6 +35,7 @@ export class Telemetry {
   readonly probeDownSeconds;
   readonly queueDepth;
   readonly recordErrors;
+  readonly primeErrors;
   // Pre-bound series for the counters bumped per line / per event.
   private readonly linesByProbe: HandleCache;
   private readonly receivedByProbe: HandleCache;
@@ -82,6 +83,10 @@ export class Telemetry {
     );
     this.queueDepth = metrics.gauge('netspan_exporter_queue_size', 'Events waiting in an exporter queue');
     this.recordErrors = metrics.counter('netspan_record_errors_total', 'Failures writing the --record file');
+    this.primeErrors = metrics.counter(
+      'netspan_processor_prime_errors_total',
+      'A processor threw while reading ahead for an event (the event still goes through process())',
+    );
     this.linesByProbe = new HandleCache(this.linesReceived, 'probe');
     this.receivedByProbe = new HandleCache(this.eventsReceived, 'probe');
     this.acceptedByExporter = new HandleCache(this.eventsAccepted, 'exporter');
@@ -153,6 +158,22 @@ export class Telemetry {
   probeDown(probe: string, seconds: number): void {
     this.probeDownSeconds.inc({ probe }, seconds);
     this.logger.info({ probe, down_seconds: Math.round(seconds * 1000) / 1000 }, 'probe re-attached after a gap');
+  }
+
+  /**
+   * A processor threw (a bug, not bad input: processors must not throw). In
+   * process() the event is dropped and counted (reason processor_error); in
+   * prime() nothing is lost, process() runs later as usual.
+   */
+  processorError(component: string, stage: 'process' | 'prime', error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (stage === 'process') this.eventsDropped.inc({ component, reason: 'processor_error' });
+    else this.primeErrors.inc({ component });
+    this.rl.error(
+      `processor:${component}:${stage}`,
+      { component, stage, error: message.slice(0, 200) },
+      stage === 'process' ? 'Processor failed; event dropped' : 'Processor failed reading ahead; event goes on',
+    );
   }
 
   recordError(error: string): void {
