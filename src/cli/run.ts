@@ -137,12 +137,18 @@ function round(n: number): number {
 
 /** One line accounting for every event: received, sent, dropped by reason, lost, parse errors. */
 function summary(logger: Logger, t: Telemetry, extra: Record<string, unknown>): void {
+  t.rl.flush(); // what the rate-limited warnings still held back, before the totals
   const dropped: Record<string, number> = {};
   for (const s of t.eventsDropped.snapshot()) dropped[`${s.labels.component}:${s.labels.reason}`] = s.value;
   const discarded: Record<string, number> = {};
   for (const s of t.eventsDiscarded.snapshot()) discarded[`${s.labels.component}:${s.labels.reason}`] = s.value;
   const perProbe: Record<string, number> = {};
   for (const s of t.eventsReceived.snapshot()) perProbe[s.labels.probe ?? '?'] = s.value;
+  // Records an OTLP exporter gave up after their batch was accepted: retransmits/drops that waited for
+  // their connect (connection traces), and records the collector rejected in a partial success.
+  const records: Record<string, number> = {};
+  const otlp = t.metrics.collect().find((m) => m.name === 'netspan_otlp_records_dropped_total');
+  for (const s of otlp?.series ?? []) records[`${s.labels.exporter}:${s.labels.signal}:${s.labels.reason}`] = s.value;
   logger.info(
     {
       ...extra,
@@ -154,6 +160,7 @@ function summary(logger: Logger, t: Telemetry, extra: Record<string, unknown>): 
       kernel_lost: t.eventsLost.sum(),
       parse_errors: t.parseErrors.sum(),
       probe_restarts: t.probeRestarts.sum(),
+      ...(Object.keys(records).length > 0 ? { otlp_records_dropped: records } : {}),
     },
     'netspan stopped',
   );

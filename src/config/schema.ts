@@ -38,7 +38,7 @@ export const telemetrySchema = z
       .max(3_600_000)
       .default(10_000)
       .describe(
-        'A repeating warning (parse errors, drops) is logged at most once per this interval, with a count of the suppressed ones',
+        'A repeating warning (parse errors, drops) is logged at most once per this interval; what was held back is summed into one line when the interval ends',
       ),
     health: healthConfigSchema.describe(
       'HTTP endpoint for liveness/readiness probes and Prometheus-format self-metrics',

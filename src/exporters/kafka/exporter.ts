@@ -566,5 +566,6 @@ export class KafkaExporter implements Exporter {
     this.client = undefined;
     this.connected = false;
     await bound(client?.disconnect(), 2_000);
+    this.rl.flush();
   }
 }
