@@ -27,10 +27,12 @@ export interface MockCluster {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startMockCluster(numBrokers = 3, timeoutMs = 10_000): Promise<MockCluster> {
+/** `rttMs`: every broker answers this much later (librdkafka's test.mock.broker.rtt): a slow cluster. */
+export async function startMockCluster(numBrokers = 3, timeoutMs = 10_000, rttMs = 0): Promise<MockCluster> {
+  const rtt = rttMs > 0 ? ['-X', `test.mock.broker.rtt=${rttMs}`] : [];
   const child: ResultPromise = execa(
     'kcat',
-    ['-b', '127.0.0.1:1', '-X', `test.mock.num.brokers=${numBrokers}`, '-C', '-t', '__netspan_mock_idle'],
+    ['-b', '127.0.0.1:1', '-X', `test.mock.num.brokers=${numBrokers}`, ...rtt, '-C', '-t', '__netspan_mock_idle'],
     { buffer: false, reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' },
   );
   let stderr = '';

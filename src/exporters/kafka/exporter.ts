@@ -101,7 +101,10 @@ export class KafkaExporter implements Exporter {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<unknown> | undefined;
+  private inFlight: Promise<ExportResult> | undefined;
+  private inFlightBatch: readonly NetEvent[] | undefined;
+  /** Outcome of batches whose attempt finished (success or permanent failure), for a late retry of the same batch. */
+  private readonly settled = new WeakMap<readonly NetEvent[], ExportResult>();
   /** The JSON values' buffer (see exportRecords); exportDirect writes into the records' buffers with it. */
   private json: JsonWriter | undefined;
   /** exportDirect's records, per topic and partition, kept for the next export. */
@@ -279,13 +282,24 @@ export class KafkaExporter implements Exporter {
   async export(batch: readonly NetEvent[]): Promise<ExportResult> {
     if (this.stopped) return { code: 'failure', error: 'Kafka exporter is shut down' };
     if (!this.started) return { code: 'retryable', error: 'Kafka exporter not started' };
-    if (this.inFlight) return { code: 'retryable', error: 'previous Kafka send still in progress' };
+    // The queue gave up waiting on an attempt (export_timeout_ms) and retries the same batch: the
+    // attempt still running is this one's, and an attempt that finished is not sent again.
+    const done = this.settled.get(batch);
+    if (done) return done;
+    if (this.inFlight) {
+      if (this.inFlightBatch === batch) return this.inFlight;
+      return { code: 'retryable', error: 'previous Kafka send still in progress' };
+    }
     const p = this.exportNow(batch);
     this.inFlight = p;
+    this.inFlightBatch = batch;
     try {
-      return await p;
+      const r = await p;
+      if (r.code !== 'retryable') this.settled.set(batch, r);
+      return r;
     } finally {
       this.inFlight = undefined;
+      this.inFlightBatch = undefined;
     }
   }
 

@@ -218,3 +218,56 @@ clientTest(
     }
   },
 );
+
+clientTest(
+  'a slow broker: the queue times an attempt out and retries, and the batch is still produced once and counted once',
+  { timeout: 60_000 },
+  async (client) => {
+    const cluster = await startMockCluster(1, 10_000, 700); // every response 700 ms late
+    const c = ctx('kafka/slow');
+    const exp = new KafkaExporter(
+      kafkaConfigSchema.parse({
+        client,
+        brokers: cluster.bootstrap,
+        topic: 'slow',
+        connect_timeout_ms: 10_000,
+        request_timeout_ms: 10_000,
+        client_retries: 0,
+      }),
+      c,
+    );
+    // export_timeout_ms well under the broker's answer time: every attempt is timed out and retried
+    const q = new BatchQueue(
+      c.id,
+      exp,
+      queueConfigSchema.parse({
+        max_batch_size: 20,
+        scheduled_delay_ms: 10,
+        export_timeout_ms: 200,
+        retry: { initial_interval_ms: 100, max_interval_ms: 200, max_elapsed_ms: 20_000 },
+        shutdown_timeout_ms: 20_000,
+      }),
+      c.telemetry,
+    );
+    const t = c.telemetry;
+    try {
+      await exp.start();
+      await until('the exporter to connect', () => exp.healthy, 20_000);
+      for (const e of numbered(5000, 20)) q.push(e);
+      await q.flush();
+      assert.ok(
+        t.exportErrors.get({ exporter: c.id, outcome: 'retryable' }) >= 2,
+        'the queue timed attempts out and retried',
+      );
+      assert.equal(t.eventsSent.get({ exporter: c.id }), 20);
+      assert.equal(t.eventsDropped.sum({ component: c.id }), 0);
+      assert.equal(counter(c, { topic: 'slow', outcome: 'sent' }), 20, 'records counted once');
+      const got = await consumeAll(cluster.bootstrap, 'slow');
+      assert.deepEqual(ports(got.map((g) => g.value)), range(5000, 20), 'each event produced exactly once');
+    } finally {
+      await q.shutdown();
+      await exp.shutdown();
+      await cluster.stop();
+    }
+  },
+);

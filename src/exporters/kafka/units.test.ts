@@ -258,13 +258,17 @@ void test('outcomes: transient → retryable (counted retried), permanent kinds 
   const exp = new KafkaExporter(kafkaConfigSchema.parse({}), c, factory);
   await exp.start();
   assert.equal(exp.healthy, true);
-  const two = [soconnect(), soconnect()];
-  assert.deepEqual(await exp.export(two), { code: 'retryable', error: 'LEADER_NOT_AVAILABLE' });
+  // a new batch each time, as the queue makes (a settled batch's outcome is remembered)
+  const two = () => [soconnect(), soconnect()];
+  assert.deepEqual(await exp.export(two()), { code: 'retryable', error: 'LEADER_NOT_AVAILABLE' });
   assert.equal(exp.healthy, true, 'a leader election does not drop the connection');
-  assert.deepEqual(await exp.export(two), { code: 'failure', error: 'record rejected as too large by the broker: X' });
-  assert.deepEqual(await exp.export(two), { code: 'failure', error: 'authentication/authorization failed: Y' });
-  assert.deepEqual(await exp.export(two), { code: 'failure', error: 'unknown or invalid topic: Z' });
-  assert.deepEqual(await exp.export(two), { code: 'retryable', error: 'Closed connection' });
+  assert.deepEqual(await exp.export(two()), {
+    code: 'failure',
+    error: 'record rejected as too large by the broker: X',
+  });
+  assert.deepEqual(await exp.export(two()), { code: 'failure', error: 'authentication/authorization failed: Y' });
+  assert.deepEqual(await exp.export(two()), { code: 'failure', error: 'unknown or invalid topic: Z' });
+  assert.deepEqual(await exp.export(two()), { code: 'retryable', error: 'Closed connection' });
   assert.equal(count(c, 'retried'), 4);
   assert.equal(count(c, 'failed'), 6);
   assert.equal(count(c, 'sent'), 0);
@@ -273,7 +277,7 @@ void test('outcomes: transient → retryable (counted retried), permanent kinds 
   assert.equal(clients.length, 2);
   assert.equal(clients[0]!.disconnects, 1);
   assert.equal(exp.healthy, true);
-  assert.deepEqual(await exp.export(two), { code: 'success' });
+  assert.deepEqual(await exp.export(two()), { code: 'success' });
   assert.equal(clients[1]!.sent.length, 1);
   assert.equal(count(c, 'sent'), 2);
   await exp.shutdown();
