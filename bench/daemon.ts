@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { runCommand } from '../src/cli/run.js';
 import type { NetEvent } from '../src/core/event.js';
-import { withAttributes } from '../src/enrich/attrs.js';
+import { withSharedAttributes } from '../src/enrich/attrs.js';
 import { queueConfigSchema } from '../src/pipeline/batch-queue.js';
 import type { ExporterFactory, ProcessorFactory } from '../src/pipeline/component.js';
 import { k8sConfigSchema } from '../src/processors/k8s/config.js';
@@ -126,7 +126,7 @@ const benchK8sFactory: ProcessorFactory<typeof benchK8sSchema> = {
     }
     return {
       // no start(): the store is filled above, no informers
-      process: (e: NetEvent) => k8s.process(withAttributes(e, ids[(e.pid + e.cgroupId) % ids.length]!)),
+      process: (e: NetEvent) => k8s.process(withSharedAttributes(e, ids[(e.pid + e.cgroupId) % ids.length]!)),
     };
   },
 };

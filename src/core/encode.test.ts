@@ -117,6 +117,10 @@ test('toJsonLine is JSON.stringify(toJsonObject(e)) byte for byte (all types, at
   const extra: NetEvent[] = [
     connectEvent({ comm: hostile, attributes: { 'k8s.pod.name': hostile, n: 1.5, ok: true, list: ['x', hostile] } }),
     connectEvent({ latencyNs: Number.NaN, sport: -0 }),
+    // values the attribute writer does not write itself: JSON.stringify of the whole object
+    connectEvent({ attributes: { a: 'x', b: null, c: { d: 1 }, e: undefined, f: [1, 'y'] } as never }),
+    connectEvent({ attributes: { a: undefined, b: Number.POSITIVE_INFINITY, c: -0, d: [] } as never }),
+    connectEvent({ attributes: {} }),
     { ...samples[4]!, saddr: undefined, daddr: undefined, family: undefined } as NetEvent,
   ];
   for (const e of [...samples, ...extra]) assert.equal(toJsonLine(e), JSON.stringify(toJsonObject(e)));

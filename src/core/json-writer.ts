@@ -52,6 +52,9 @@ const K = {
   null: bytes('null'),
 };
 
+/** JSON of frozen (shared, never changed) attributes objects, made once; weak: goes with the object. */
+const encodedAttributes = new WeakMap<object, Buffer>();
+
 /** raw() copies up to this many bytes by a loop, more with TypedArray.set (see raw()). */
 const RAW_LOOP_MAX = 12;
 const QUOTE = 0x22;
@@ -255,9 +258,18 @@ export class JsonWriter extends GrowableBuffer {
         this.skbDrop(e);
         break;
     }
-    if (e.attributes !== undefined) {
+    const a = e.attributes;
+    if (a !== undefined) {
       this.raw(K.attributes);
-      this.text(JSON.stringify(e.attributes));
+      if (Object.isFrozen(a)) {
+        // shared by the events of one process (enrich/attrs.ts withSharedAttributes): encoded once
+        let b = encodedAttributes.get(a);
+        if (b === undefined) {
+          b = Buffer.from(JSON.stringify(a), 'utf8');
+          encodedAttributes.set(a, b);
+        }
+        this.raw(b);
+      } else this.text(JSON.stringify(a));
     }
     this.ensure(1);
     this.buf[this.pos++] = 0x7d; // }

@@ -163,10 +163,27 @@ export function eventAttributes(e: NetEvent): Attrs {
 
 const NO_ATTRIBUTES: Attrs = Object.freeze({});
 
-/** splitAttributes(e).resource (a shared empty object when the event has no enrichment). */
+/** Resource part of frozen (shared, never changed) attributes objects, made once and frozen too; weak. */
+const sharedResources = new WeakMap<object, Attrs>();
+
+/**
+ * splitAttributes(e).resource (a shared empty object when the event has no
+ * enrichment). For the shared attributes of enrich/attrs.ts
+ * withSharedAttributes, the same frozen object for every event.
+ */
 export function resourceAttributes(e: NetEvent): Attrs {
   const extra = e.attributes;
   if (extra === undefined) return NO_ATTRIBUTES;
+  if (!Object.isFrozen(extra)) return pickResource(extra);
+  let r = sharedResources.get(extra);
+  if (r === undefined) {
+    r = Object.freeze(pickResource(extra));
+    sharedResources.set(extra, r);
+  }
+  return r;
+}
+
+function pickResource(extra: Attrs): Attrs {
   const resource: Attrs = {};
   for (const k in extra) {
     if (Object.prototype.hasOwnProperty.call(extra, k) && RESOURCE_KEYS.has(k)) resource[k] = extra[k]!;

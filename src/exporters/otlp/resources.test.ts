@@ -56,3 +56,15 @@ void test('resources: bounded; answers stay right after entries are forgotten', 
   // the last one asked for is still the same instance
   assert.equal(c.get(pod({ 'k8s.pod.uid': 'u49', 'k8s.pod.name': 'p49' })), last);
 });
+
+void test('resources: a frozen (shared) attribute set gets the same instance as an equal unfrozen one, by identity after the first', () => {
+  const c = new ResourceCache({}, 'node-svc');
+  const frozen = Object.freeze(pod());
+  const a = c.get(frozen);
+  assert.equal(a, c.get(pod()), 'same resource as by value');
+  assert.equal(c.get(frozen), a);
+  const other = c.get(Object.freeze(pod({ 'k8s.pod.name': 'web-2' })));
+  assert.notEqual(other, a);
+  assert.equal(other.attributes['k8s.pod.name'], 'web-2');
+  assert.equal(c.get(Object.freeze({})), c.node);
+});

@@ -37,6 +37,8 @@ export class ResourceCache {
   /** resourceKey → the attributes last asked with, and their resource (see get()). */
   private readonly recent = new Map<string, { attrs: Attrs; n: number; resource: Resource }>();
   readonly hostName: string;
+  /** Resources of frozen attribute objects, by identity (weak: they go with the enrichment caches). */
+  private readonly shared = new WeakMap<object, Resource>();
   readonly node: Resource;
 
   constructor(
@@ -59,6 +61,19 @@ export class ResourceCache {
   }
 
   get(resource: Attrs): Resource {
+    // frozen: the shared resource attributes of otel/attributes.ts resourceAttributes, one lookup by identity
+    if (Object.isFrozen(resource)) {
+      let r = this.shared.get(resource);
+      if (r === undefined) {
+        r = this.getByValue(resource);
+        this.shared.set(resource, r);
+      }
+      return r;
+    }
+    return this.getByValue(resource);
+  }
+
+  private getByValue(resource: Attrs): Resource {
     // Every event of a pod asks with the same attribute values: the last set
     // seen per pod/container/host is compared value by value first, before
     // the sorted key string is built.

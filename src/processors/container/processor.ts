@@ -9,7 +9,7 @@ import type { ComponentContext, Processor } from '../../pipeline/component.js';
 import type { Counter } from '../../telemetry/metrics.js';
 import { sharedCgroupResolver, type CgroupResolver, type ResolvedCgroup } from '../../enrich/cgroup-resolver.js';
 import { missCounter } from '../../enrich/metrics.js';
-import { withAttributes } from '../../enrich/attrs.js';
+import { withSharedAttributes } from '../../enrich/attrs.js';
 import { resolverOptions, type ContainerConfig } from './config.js';
 
 type Attrs = NonNullable<NetEvent['attributes']>;
@@ -76,6 +76,6 @@ export class ContainerProcessor implements Processor {
       a = containerAttributes(r);
       this.attrs.set(r, a);
     }
-    return withAttributes(event, a);
+    return withSharedAttributes(event, a);
   }
 }

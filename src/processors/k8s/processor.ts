@@ -13,7 +13,7 @@ import { DEFAULT_RESOLVER_OPTIONS, sharedCgroupResolver, type CgroupResolver } f
 import { acquireK8sStore, type K8sStore, type PodRecord } from '../../enrich/k8s-store.js';
 import { Lru } from '../../enrich/lru.js';
 import { missCounter } from '../../enrich/metrics.js';
-import { withAttributes } from '../../enrich/attrs.js';
+import { withSharedAttributes } from '../../enrich/attrs.js';
 import type { K8sConfig } from './config.js';
 
 type Attrs = NonNullable<NetEvent['attributes']>;
@@ -83,7 +83,7 @@ export class K8sProcessor implements Processor {
       }
     }
     if (host) {
-      return this.hostAttrs ? withAttributes(event, this.hostAttrs) : event;
+      return this.hostAttrs ? withSharedAttributes(event, this.hostAttrs) : event;
     }
     let rec: PodRecord | undefined;
     if (typeof uid === 'string') rec = this.store.podByUid(uid);
@@ -94,7 +94,7 @@ export class K8sProcessor implements Processor {
       return event;
     }
     const a = this.attrsFor(rec, typeof containerId === 'string' ? containerId : undefined);
-    return withAttributes(event, a);
+    return withSharedAttributes(event, a);
   }
 
   private attrsFor(rec: PodRecord, containerId: string | undefined): Attrs {

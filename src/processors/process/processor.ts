@@ -15,7 +15,7 @@ import type { ComponentContext, Processor } from '../../pipeline/component.js';
 import type { Counter } from '../../telemetry/metrics.js';
 import { Lru } from '../../enrich/lru.js';
 import { missCounter } from '../../enrich/metrics.js';
-import { withAttributes } from '../../enrich/attrs.js';
+import { withSharedAttributes } from '../../enrich/attrs.js';
 import { ProcReadError, readCmdline, readExe, readStat } from '../../enrich/proc-reader.js';
 import type { ProcessConfig } from './config.js';
 
@@ -63,7 +63,7 @@ export class ProcessProcessor implements Processor {
 
   process(event: NetEvent): NetEvent {
     const entry = this.entryFor(event, true);
-    return entry ? withAttributes(event, entry.attrs) : event;
+    return entry ? withSharedAttributes(event, entry.attrs) : event;
   }
 
   /** Read time (before the reorder stage holds the event): load /proc while the process is surely there. */
