@@ -77,11 +77,11 @@ export function resultsMarkdown(r: ResultsInput): string {
       o += `\nThe OTLP row runs the process, container and peer processors and exports every signal (connection traces, a log record per event, metrics) over gRPC to a collector in another process that counts the log records without decoding them (decoding 10,000 spans and log records a second in JavaScript takes a core of this 2-vCPU machine); the other rows export to an exporter that only records latency.\n`;
     o += `\n"first" is the first ${r.liveSeconds} s of load after the probes attached, when V8 is still compiling netspan's hot paths (a one-time cost); "steady" is the next ${r.liveSeconds} s of the same load on the same processes, what a daemon that has been up for a while costs.\n`;
   }
-  // judged on the whole path (parse → k8s enrichment with 500 pods → exporter) when it was run
-  const kafka = find('netspan → k8s(500 pods) → kafka json') ?? find('netspan → kafka json');
-  const otlp = find('netspan → k8s(500 pods) → otlp logs') ?? find('netspan → otlp logs');
-  const enriched = (row: Row | undefined): string =>
-    row?.name.includes('k8s(500 pods)') ? ', enriched (500 pods)' : '';
+  // without enrichment, and the whole path the issue describes (parse → k8s enrichment with 500 pods → exporter)
+  const kafka = find('netspan → kafka json');
+  const otlp = find('netspan → otlp logs');
+  const kafkaK8s = find('netspan → k8s(500 pods) → kafka json');
+  const otlpK8s = find('netspan → k8s(500 pods) → otlp logs');
   /** The figure a throughput target is judged on: the steady state when measured, else without start-up. */
   const judged = (row: Row | undefined, min: number): [string, boolean | undefined] => {
     if (!row) return ['not run', undefined];
@@ -90,9 +90,11 @@ export function resultsMarkdown(r: ResultsInput): string {
     return [text, v >= min];
   };
   const targets: [string, string, boolean | undefined][] = [
-    [`≥ 100,000 events per CPU-second to Kafka (json)${enriched(kafka)}`, ...judged(kafka, 100_000)],
-    [`≥ 50,000 events per CPU-second to OTLP logs${enriched(otlp)}`, ...judged(otlp, 50_000)],
+    ['≥ 100,000 events per CPU-second to Kafka (json)', ...judged(kafka, 100_000)],
+    ['≥ 50,000 events per CPU-second to OTLP logs', ...judged(otlp, 50_000)],
   ];
+  if (kafkaK8s) targets.push(['… to Kafka (json), enriched (500 pods)', ...judged(kafkaK8s, 100_000)]);
+  if (otlpK8s) targets.push(['… to OTLP logs, enriched (500 pods)', ...judged(otlpK8s, 50_000)]);
   if (r.lives.length) {
     const p99 = Math.max(...r.lives.filter((l) => !Number.isNaN(l.p99)).map((l) => l.p99));
     const ratio = Math.max(...r.lives.map((l) => cpuRatio(l.steady)));
