@@ -153,7 +153,12 @@ pipelines:
       assert.equal(ok.result, 'ESTABLISHED');
       assert.equal(slow.result, 'ETIMEDOUT');
       assert.equal(udp.result, 'OK');
-      await new Promise((r) => setTimeout(r, 1500));
+      // stop once both connects have gone all the way through (on a busy machine bpftrace's
+      // output can take longer than any fixed pause); the stop flushes what is still queued
+      const exported = (pid: number | undefined) =>
+        otlp.allSpans().some((s) => s.span.name === 'connect' && attrs(s.span.attributes)['process.pid'] === pid);
+      await until(() => exported(ok.pid) && exported(slow.pid), 20_000, 'both connect spans at the collector');
+      await new Promise((r) => setTimeout(r, 300));
       daemon.kill('SIGTERM');
       const result = await daemon;
       assert.equal(result.exitCode, 0, stderr);

@@ -271,3 +271,67 @@ clientTest(
     }
   },
 );
+
+clientTest(
+  'cluster restart within the retry budget: the events sent while it was down are delivered, once, none dropped',
+  { timeout: 90_000 },
+  async (client) => {
+    const proxy = await startProxy();
+    let cluster = await startMockCluster(1);
+    proxy.setTarget(cluster.brokers[0]);
+    const c = ctx('kafka/restart');
+    const exp = new KafkaExporter(
+      kafkaConfigSchema.parse({
+        client,
+        brokers: proxy.address,
+        topic: 'restart',
+        connect_timeout_ms: 500,
+        request_timeout_ms: 1_000,
+        client_retries: 0,
+      }),
+      c,
+    );
+    // the default-like budget: retries for up to 20 s, back-off up to 500 ms
+    const q = new BatchQueue(
+      c.id,
+      exp,
+      queueConfigSchema.parse({
+        max_batch_size: 10,
+        scheduled_delay_ms: 10,
+        export_timeout_ms: 5_000,
+        retry: { initial_interval_ms: 100, max_interval_ms: 500, max_elapsed_ms: 20_000 },
+        shutdown_timeout_ms: 5_000,
+      }),
+      c.telemetry,
+    );
+    const t = c.telemetry;
+    try {
+      await exp.start();
+      await until('the exporter to connect', () => exp.healthy, 20_000);
+      for (const e of numbered(1000, 10)) q.push(e);
+      await q.flush();
+      await cluster.stop('SIGKILL');
+      proxy.setTarget(undefined);
+      for (const e of numbered(2000, 30)) q.push(e);
+      await until(
+        'export attempts against the dead cluster',
+        () => t.exportErrors.sum({ exporter: c.id }) >= 2,
+        10_000,
+      );
+      // the broker "restarts" (librdkafka's mock cluster comes back on new ports, behind the same bootstrap address)
+      cluster = await startMockCluster(1);
+      proxy.setTarget(cluster.brokers[0]);
+      await q.flush();
+      assert.equal(t.eventsAccepted.get({ exporter: c.id }), 40);
+      assert.equal(t.eventsSent.get({ exporter: c.id }), 40);
+      assert.equal(t.eventsDropped.sum({ component: c.id }), 0);
+      assert.equal(q.size(), 0);
+      assert.deepEqual(ports((await consumeAll(cluster.bootstrap, 'restart')).map((r) => r.value)), range(2000, 30));
+    } finally {
+      await q.shutdown();
+      await exp.shutdown();
+      await cluster.stop();
+      await proxy.close();
+    }
+  },
+);

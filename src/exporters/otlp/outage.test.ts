@@ -198,3 +198,48 @@ test('lifecycle: shutdown before start and twice is safe; export outside start..
   assert.equal((await exp.export([connect()])).code, 'failure');
   assert.equal(exp.healthy, false);
 });
+
+test(
+  'collector down for 30 s under a steady load, default queue settings: every event delivered once or counted as dropped, and delivery resumes',
+  { timeout: 120_000 },
+  async (ctx) => {
+    const s = await setup(TL); // the default queue: 20,000 events, retries up to 30 s, back-off up to 5 s
+    const q = new BatchQueue('otlp', s.exp, queueConfigSchema.parse({}), s.telemetry);
+    try {
+      await s.server.stop();
+      const t0 = Date.now();
+      let n = 0;
+      let back = false;
+      // 100 events/s: 30 s with the collector down, then 5 s with it back
+      while (Date.now() - t0 < 35_000) {
+        if (!back && Date.now() - t0 >= 30_000) {
+          await s.server.restart();
+          back = true;
+        }
+        for (let i = 0; i < 10; i++) q.push(connect({ sport: 10_000 + (n++ % 50_000) }));
+        await sleep(100);
+      }
+      await q.flush();
+      const a = accounting(s, q);
+      assert.equal(a.accepted, n);
+      assert.equal(a.queued, 0);
+      assert.ok(a.balanced, `accepted = sent + dropped: ${JSON.stringify(a)}`);
+      const t = s.telemetry;
+      assert.equal(
+        a.dropped,
+        t.eventsDropped.get({ component: 'otlp', reason: 'export_failed' }),
+        'only retries ran out',
+      );
+      assert.ok(a.sent >= 500, `the events after the collector came back were delivered: ${a.sent} of ${n}`);
+      const spans = s.server.allSpans().map((x) => hex(x.span.spanId));
+      assert.equal(spans.length, a.sent, 'the collector got exactly the events counted as sent');
+      assert.equal(new Set(spans).size, a.sent, 'no duplicates');
+      assert.equal(s.server.allLogs().length, a.sent);
+      assert.equal(s.exp.healthy, true);
+      ctx.diagnostic(`30 s outage: ${n} events, ${a.sent} delivered, ${a.dropped} dropped (retries ran out)`);
+    } finally {
+      await q.shutdown();
+      await s.close();
+    }
+  },
+);
