@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Loopback load for the live benchmark: `rate` kernel events per second for
 `seconds` seconds (bounded: at most rate*seconds operations, and stops after
-seconds+5 s of wall time). Alternates a UDP connect (udpconnect probe) and a
-TCP connect to a closed 127.0.0.1 port (soconnect probe, ECONNREFUSED).
-Prints the number of operations done on stdout."""
+seconds+5 s of wall time). Alternates a UDP connect and one datagram
+(udpconnect probe; the kernel drops the datagram, no socket: skbdrop) and a
+TCP connect to a closed 127.0.0.1 port (soconnect probe, ECONNREFUSED; the
+kernel drops the SYN, no socket: skbdrop). Prints the number of operations
+done on stdout."""
 import socket, sys, time
 
 rate = min(max(int(sys.argv[1]), 1), 50_000)
@@ -19,6 +21,10 @@ while done < total and time.monotonic() < deadline:
         if done % 2 == 0:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.connect(("127.0.0.1", 9))
+            try:
+                s.send(b"x")
+            except OSError:
+                pass
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:

@@ -28,7 +28,7 @@ test('a valid file loads with env substitution, defaults and shared exporters', 
   });
   assert.deepEqual(c.probes.get('gethostlatency'), {
     type: 'gethostlatency',
-    config: { restart_backoff_max_ms: 5000 },
+    config: { restart_backoff_max_ms: 5000, perf_rb_pages: 256 },
   });
   const stdout = c.exporters.get('stdout')!.config as {
     format: string;
@@ -54,6 +54,18 @@ test('every error at once, with file, line, column, key path and suggestions', a
     'invalid.yaml:13:5: pipelines.net.procesors: unknown key (did you mean "processors"?); valid keys: probes, processors, exporters',
     'invalid.yaml:15:14: telemetry.log_level: must be one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got "loud"',
     'invalid.yaml:16:20: telemetry.log_interval_ms: environment variable NETSPAN_TEST_UNSET is not set and has no default (write ${env:NETSPAN_TEST_UNSET:-value})',
+  ]);
+});
+
+test('perf_rb_pages: a power of two, named with its key when it is not', () => {
+  const text = (pages: number) =>
+    `probes: { soconnect: { perf_rb_pages: ${pages} } }\nexporters: { stdout: {} }\npipelines: { p: { probes: [soconnect], exporters: [stdout] } }\n`;
+  const ok = loadConfigText(text(1024), 'rb.yaml', catalog, {});
+  assert.ok(ok.ok);
+  assert.equal((ok.config.probes.get('soconnect')!.config as { perf_rb_pages: number }).perf_rb_pages, 1024);
+  const bad = loadConfigText(text(100), 'rb.yaml', catalog, {});
+  assert.deepEqual(!bad.ok && bad.errors.map((e) => formatError({ ...e, file: 'rb.yaml' })), [
+    'rb.yaml:1:39: probes.soconnect.perf_rb_pages: must be a power of two',
   ]);
 });
 

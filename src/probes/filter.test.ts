@@ -40,7 +40,7 @@ pipelines: { p: { probes: [soconnect, tcpretrans], exporters: [stdout] } }
   assert.equal(r.ok, false);
   assert.deepEqual(!r.ok && r.errors.map(formatError), [
     'f.yaml:3:23: probes.soconnect.filter.comms[0]: must be 1-15 characters of A-Z a-z 0-9 . _ : @ + -',
-    'f.yaml:5:5: probes.tcpretrans.filter: unknown key; valid keys: restart_backoff_max_ms',
+    'f.yaml:5:5: probes.tcpretrans.filter: unknown key; valid keys: restart_backoff_max_ms, perf_rb_pages',
   ]);
 });
 

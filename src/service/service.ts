@@ -96,7 +96,8 @@ export class Service implements EventSink {
       .definition.prepare(host, entry.config as ProbeConfig);
     const input = new ProbeInput(id, () => prepared.createParser(), this, this.deps.telemetry);
     this.inputs.set(id, input);
-    return { input, program: prepared.program, env: prepared.env };
+    const rb = (entry.config as ProbeConfig).perf_rb_pages;
+    return { input, program: prepared.program, env: { ...prepared.env, BPFTRACE_PERF_RB_PAGES: String(rb) } };
   }
 
   /**
