@@ -12,6 +12,7 @@
 import { SCHEMA_VERSION, type NetEvent, type SkbDropEvent } from './event.js';
 import { isUint31, putUint31 } from './decimal.js';
 import { GrowableBuffer } from './growable-buffer.js';
+import { derivedOnce } from '../enrich/attrs.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -261,15 +262,9 @@ export class JsonWriter extends GrowableBuffer {
     const a = e.attributes;
     if (a !== undefined) {
       this.raw(K.attributes);
-      if (Object.isFrozen(a)) {
-        // shared by the events of one process (enrich/attrs.ts withSharedAttributes): encoded once
-        let b = encodedAttributes.get(a);
-        if (b === undefined) {
-          b = Buffer.from(JSON.stringify(a), 'utf8');
-          encodedAttributes.set(a, b);
-        }
-        this.raw(b);
-      } else this.text(JSON.stringify(a));
+      // shared by the events of one process (enrich/attrs.ts withSharedAttributes): encoded once
+      if (Object.isFrozen(a)) this.raw(derivedOnce(encodedAttributes, a, () => Buffer.from(JSON.stringify(a), 'utf8')));
+      else this.text(JSON.stringify(a));
     }
     this.ensure(1);
     this.buf[this.pos++] = 0x7d; // }

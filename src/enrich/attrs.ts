@@ -131,3 +131,19 @@ export function withSharedAttributes(event: NetEvent, add: Attrs): NetEvent {
   }
   return withAttributesObject(event, attrs);
 }
+
+/**
+ * `make(o)` once per frozen (shared, never changed) object `o`, kept in
+ * `cache` (weak: it goes with the object); for any other object, made anew.
+ * What encoders derive from shared attributes (their JSON, their OTLP
+ * resource) is derived once this way.
+ */
+export function derivedOnce<T>(cache: WeakMap<object, T>, o: object, make: () => T): T {
+  if (!Object.isFrozen(o)) return make();
+  let v = cache.get(o);
+  if (v === undefined) {
+    v = make();
+    cache.set(o, v);
+  }
+  return v;
+}

@@ -10,6 +10,7 @@
  * from per-record attributes.
  */
 import type { NetEvent } from '../core/event.js';
+import { derivedOnce } from '../enrich/attrs.js';
 
 export type AttrValue = string | number | boolean | string[];
 export type Attrs = Record<string, AttrValue>;
@@ -175,12 +176,7 @@ export function resourceAttributes(e: NetEvent): Attrs {
   const extra = e.attributes;
   if (extra === undefined) return NO_ATTRIBUTES;
   if (!Object.isFrozen(extra)) return pickResource(extra);
-  let r = sharedResources.get(extra);
-  if (r === undefined) {
-    r = Object.freeze(pickResource(extra));
-    sharedResources.set(extra, r);
-  }
-  return r;
+  return derivedOnce(sharedResources, extra, () => Object.freeze(pickResource(extra)));
 }
 
 function pickResource(extra: Attrs): Attrs {

@@ -13,6 +13,7 @@
 import { hostname } from 'node:os';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { resourceKey, type Attrs } from '../../otel/attributes.js';
+import { derivedOnce } from '../../enrich/attrs.js';
 
 const WORKLOAD_KEYS = [
   'k8s.deployment.name',
@@ -62,15 +63,8 @@ export class ResourceCache {
 
   get(resource: Attrs): Resource {
     // frozen: the shared resource attributes of otel/attributes.ts resourceAttributes, one lookup by identity
-    if (Object.isFrozen(resource)) {
-      let r = this.shared.get(resource);
-      if (r === undefined) {
-        r = this.getByValue(resource);
-        this.shared.set(resource, r);
-      }
-      return r;
-    }
-    return this.getByValue(resource);
+    if (!Object.isFrozen(resource)) return this.getByValue(resource); // no closure per unshared event
+    return derivedOnce(this.shared, resource, () => this.getByValue(resource));
   }
 
   private getByValue(resource: Attrs): Resource {
