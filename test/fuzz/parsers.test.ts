@@ -1,5 +1,5 @@
 /**
- * Property tests (fast-check, fixed seed, bounded runs) over every probe
+ * Property tests (fast-check, fixed seed, bounded runs, a time budget per line) over every probe
  * parser in the registry — new probes are covered as soon as they are
  * registered — and over the LineSplitter.
  *
@@ -98,11 +98,36 @@ function nonFinite(x: unknown, path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Per-line time budget: a push slower than this (best of three on fresh
+ * parsers, so a GC pause or a busy CI machine does not count) is a hang in
+ * the making, e.g. a regular expression backtracking on a crafted line.
+ */
+const PUSH_BUDGET_MS = 25;
+let createParser: (() => ProbeParser) | undefined;
+
 function pushChecked(p: ProbeParser, line: string, type: string): ParseResult {
   let r: ParseResult;
   try {
+    const t0 = performance.now();
     r = p.push(line);
+    const took = performance.now() - t0;
+    if (took > PUSH_BUDGET_MS && createParser) {
+      let best = took;
+      // far over budget is not noise: no need to wait for it three more times
+      for (let i = 0; i < 3 && best > PUSH_BUDGET_MS && best < 40 * PUSH_BUDGET_MS; i++) {
+        const fresh = createParser();
+        const t1 = performance.now();
+        fresh.push(line);
+        best = Math.min(best, performance.now() - t1);
+      }
+      if (best > PUSH_BUDGET_MS)
+        throw new Error(
+          `${type}: push took ${best.toFixed(1)} ms (budget ${PUSH_BUDGET_MS}) on a line of ${line.length} characters: ${JSON.stringify(line.slice(0, 200))}`,
+        );
+    }
   } catch (e: unknown) {
+    if (e instanceof Error && e.message.startsWith(`${type}: push took`)) throw e;
     throw new Error(`${type}: push threw ${String(e)} on ${JSON.stringify(line.slice(0, 200))}`);
   }
   const why = invalid(r, type);
@@ -212,6 +237,7 @@ for (const def of probes) {
   void test(`parser fuzz: ${def.name}`, { timeout: 60_000 }, async () => {
     const host = { ...(await hostContext()), clock: new MonotonicClock(1_700_000_000_000_000_000n) };
     const prepared = await def.prepare(host);
+    createParser = () => prepared.createParser();
     const real = await recordedLines(def.name);
     assert.ok(real.length > 0, `${def.name} has recorded lines in testdata/`);
     // Sanity: the recorded lines themselves give events and no errors.
@@ -269,6 +295,27 @@ for (const def of probes) {
         },
       ),
       { ...params, numRuns: 40 },
+    );
+    // Lines made of one fragment repeated up to the length limit: the shape that makes a
+    // backtracking regular expression take quadratic or exponential time (PUSH_BUDGET_MS).
+    check(
+      fc.property(
+        fc.constantFrom(...real),
+        fc.array(fc.constantFrom('\\x', '\\', '\t', '1', '.', ':', ' ', 'a', '%', '0x', '-', '\xff'), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.nat(),
+        (l, frag, k) => {
+          const unit = frag.join('');
+          const keep = l.slice(0, k % (l.length + 1));
+          const line = (keep + unit.repeat(Math.ceil(MAX_LINE_LENGTH / unit.length))).slice(0, MAX_LINE_LENGTH);
+          const p = prepared.createParser();
+          pushChecked(p, line, def.name);
+          flushChecked(p, def.name);
+        },
+      ),
+      { ...params, numRuns: 60 },
     );
     const huge = pushChecked(prepared.createParser(), real[real.length - 1]! + 'y'.repeat(1 << 20), def.name);
     assert.equal(huge.kind === 'error' && huge.errorType, 'too_long');
