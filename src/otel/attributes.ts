@@ -34,6 +34,13 @@ export const RESOURCE_KEYS = new Set([
   'service.namespace',
   'host.name',
 ]);
+/** Prefixes of resource attribute keys: pod labels and annotations (semantic conventions k8s.pod.label.<key>, k8s.pod.annotation.<key>). */
+const RESOURCE_PREFIXES = ['k8s.pod.label.', 'k8s.pod.annotation.'];
+
+/** Whether an enrichment attribute describes where the event happened (goes on the OTLP resource). */
+export function isResourceKey(key: string): boolean {
+  return RESOURCE_KEYS.has(key) || RESOURCE_PREFIXES.some((p) => key.startsWith(p));
+}
 
 /**
  * Receives attributes one by one (forEachEventAttribute): str() and num()
@@ -107,27 +114,49 @@ export function forEachRecordAttribute(e: NetEvent, sink: AttrSink): void {
     forEachEventAttribute(e, sink);
     return;
   }
-  const merge = new MergeSink(extra, sink);
+  const own = recordKeys(extra);
+  if (own.length === 0) {
+    // Only resource attributes (the usual pod/container/process enrichment): nothing to merge.
+    forEachEventAttribute(e, sink);
+    return;
+  }
+  const merge = new MergeSink(extra, own, sink);
   forEachEventAttribute(e, merge);
-  for (const k in extra) {
-    if (!Object.prototype.hasOwnProperty.call(extra, k) || RESOURCE_KEYS.has(k)) continue;
+  for (const k of own) {
     if (merge.given.includes(k)) continue;
     sink.attr(k, extra[k]!);
   }
 }
 
-/** Event attributes with enrichment values of the same name put in their place. */
+const NO_KEYS: readonly string[] = Object.freeze([]);
+/** Record (non-resource) keys of frozen (shared) attributes objects, found once; weak. */
+const sharedRecordKeys = new WeakMap<object, readonly string[]>();
+
+/** The keys of `extra` that are record attributes, in order: once per shared object. */
+function recordKeys(extra: Attrs): readonly string[] {
+  return derivedOnce(sharedRecordKeys, extra, () => {
+    let keys: string[] | undefined;
+    for (const k in extra) {
+      if (Object.prototype.hasOwnProperty.call(extra, k) && !isResourceKey(k)) (keys ??= []).push(k);
+    }
+    return keys ?? NO_KEYS;
+  });
+}
+
+/** Event attributes with enrichment values of the same name put in their place; `given`: the record keys so replaced. */
 class MergeSink implements AttrSink {
   readonly given: string[] = [];
   constructor(
     private readonly extra: Attrs,
+    private readonly own: readonly string[],
     private readonly sink: AttrSink,
   ) {}
 
   attr(key: string, value: AttrValue): void {
-    this.given.push(key);
-    const own = Object.prototype.hasOwnProperty.call(this.extra, key) && !RESOURCE_KEYS.has(key);
-    this.sink.attr(key, own ? this.extra[key]! : value);
+    if (this.own.includes(key)) {
+      this.given.push(key);
+      this.sink.attr(key, this.extra[key]!);
+    } else this.sink.attr(key, value);
   }
 
   // (an enrichment value may be of another type: through attr())
@@ -182,7 +211,7 @@ export function resourceAttributes(e: NetEvent): Attrs {
 function pickResource(extra: Attrs): Attrs {
   const resource: Attrs = {};
   for (const k in extra) {
-    if (Object.prototype.hasOwnProperty.call(extra, k) && RESOURCE_KEYS.has(k)) resource[k] = extra[k]!;
+    if (Object.prototype.hasOwnProperty.call(extra, k) && isResourceKey(k)) resource[k] = extra[k]!;
   }
   return resource;
 }
