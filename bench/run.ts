@@ -21,12 +21,15 @@
  * 2. Live overhead and latency. netspan runs live (soconnect, udpconnect and
  *    skbdrop probes, real bpftrace) to the `latency` exporter while
  *    bench/load.py makes loopback connects to a closed port at a fixed rate
- *    (each one a connect event and a drop event), in two back-to-back windows; CPU of the
+ *    (each one a connect event and a drop event), and, in a third row, makes
+ *    connects into a network namespace whose nftables drop half the SYNs
+ *    (tcpretrans probe too: drops and the retransmits they cause), in two
+ *    back-to-back windows each; CPU of the
  *    netspan process and of its bpftrace children is read from /proc/<pid>/stat
  *    after attach and after each window: the differences are what the events
  *    cost. The first window includes V8 compiling netspan's hot paths (a
  *    one-time cost of a fresh process); the second is the steady state.
- *    Latency = exporter time − kernel timestamp. RSS = VmHWM.
+ *    Latency = exporter time − kernel time the event was complete. RSS = VmHWM.
  * 3. Memory with 5,000 pods: replay to null after k8s enrichment with 5,000 pods.
  *
  * --before DIR: a second checkout (built, with these bench files) whose
@@ -47,6 +50,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../src/paths.js';
 import { startMockCluster, type MockCluster } from '../test/helpers/kafka-mock.js';
+import {
+  checkNetlabPrerequisites,
+  createNetPair,
+  destroyNetPair,
+  nftApply,
+  nftRuleset,
+  nsSysctl,
+  type NetPair,
+} from '../test/helpers/netlab.js';
 import { replaceSection, resultsMarkdown } from './readme.js';
 import { writeRecord } from './record.js';
 
@@ -306,6 +318,12 @@ export interface LiveResult {
   rate: number;
   /** Where events went: the latency-recording exporter, or OTLP (every signal, after enrichment) to the test sink. */
   exporter: 'latency' | 'otlp';
+  /**
+   * The load (bench/load.py): loopback connects and the drops they cause, or
+   * connects into a network namespace whose nftables drop half the SYNs
+   * (drops, and the retransmits they cause).
+   */
+  load: 'loopback' | 'netns';
   /** Operations over both windows. */
   ops: number;
   delivered: number;
@@ -383,12 +401,57 @@ function hwmMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function live(rate: number, seconds: number, exporter: LiveResult['exporter'] = 'latency'): Promise<LiveResult> {
-  log(`live: ${rate}/s for ${seconds} s to ${exporter}`);
-  const out = join(dir, `latency-${rate}.json`);
+/** Events per load.py operation: a connect and the drop of its packet; in netns, see load.py. */
+const EVENTS_PER_OP = { loopback: 2, netns: 3 } as const;
+
+/** The netns load's lab: a client and a server namespace, half the SYNs to port 9000 dropped at the server. */
+async function netnsLab(): Promise<NetPair> {
+  await checkNetlabPrerequisites();
+  const pair = await createNetPair();
+  try {
+    await nsSysctl(pair.clientNs, 'net.ipv4.tcp_syn_retries', '1');
+    await nftApply(
+      pair.serverNs,
+      nftRuleset('netspan_bench', 'input', [
+        'tcp dport 9000 tcp flags & (syn | ack) == syn numgen random mod 2 == 0 drop',
+      ]),
+    );
+    return pair;
+  } catch (e: unknown) {
+    await destroyNetPair(pair);
+    throw e;
+  }
+}
+
+async function live(
+  rate: number,
+  seconds: number,
+  exporter: LiveResult['exporter'] = 'latency',
+  loadKind: LiveResult['load'] = 'loopback',
+): Promise<LiveResult> {
+  log(`live: ${rate}/s for ${seconds} s to ${exporter}, ${loadKind} load`);
+  const out = join(dir, `latency-${rate}-${loadKind}.json`);
+  const lab = loadKind === 'netns' ? await netnsLab() : undefined;
+  try {
+    return await liveWith(rate, seconds, exporter, loadKind, out, lab);
+  } finally {
+    if (lab) await destroyNetPair(lab);
+  }
+}
+
+async function liveWith(
+  rate: number,
+  seconds: number,
+  exporter: LiveResult['exporter'],
+  loadKind: LiveResult['load'],
+  out: string,
+  lab: NetPair | undefined,
+): Promise<LiveResult> {
+  const probes = lab ? 'soconnect: {}, tcpretrans: {}, skbdrop: {}' : 'soconnect: {}, udpconnect: {}, skbdrop: {}';
+  const probeList = lab ? 'soconnect, tcpretrans, skbdrop' : 'soconnect, udpconnect, skbdrop';
   const sink = exporter === 'otlp' ? await startSink(true) : undefined;
   const cfg = configFile(
-    `live-${rate}-${exporter}`,
+    `live-${rate}-${exporter}-${loadKind}`,
     sink
       ? `probes: { soconnect: {}, udpconnect: {}, skbdrop: {} }
 processors: { process: {}, container: {}, peer: {} }
@@ -396,10 +459,10 @@ exporters: { otlp: { endpoint: "http://127.0.0.1:${sink.port}", signals: { trace
 telemetry: { log_level: info }
 pipelines: { live: { probes: [soconnect, udpconnect, skbdrop], processors: [process, container, peer], exporters: [otlp] } }
 `
-      : `probes: { soconnect: {}, udpconnect: {}, skbdrop: {} }
+      : `probes: { ${probes} }
 exporters: { latency: { out: "${out}" } }
 telemetry: { log_level: info }
-pipelines: { live: { probes: [soconnect, udpconnect, skbdrop], exporters: [latency] } }
+pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
 `,
   );
   const child = execa(node, [...daemonFlags, daemon, 'run', '--config', cfg], {
@@ -433,10 +496,15 @@ pipelines: { live: { probes: [soconnect, udpconnect, skbdrop], exporters: [laten
   // Two windows of the same load: the first pays for V8 compiling the hot paths, the second is
   // what a daemon that has been up for a while costs.
   const window = async (): Promise<number> => {
-    // each operation makes two events (a connect and the drop of its packet): rate/2 operations a second
-    const load = await execa('python3', [join(root, 'bench/load.py'), String(rate / 2), String(seconds)], {
-      timeout: (seconds + 10) * 1000,
-    });
+    const ops = String(Math.round(rate / EVENTS_PER_OP[loadKind]));
+    const script = join(root, 'bench/load.py');
+    const load = lab
+      ? await execa(
+          'ip',
+          ['netns', 'exec', lab.clientNs, 'python3', script, ops, String(seconds), 'netns', lab.server4, '9000'],
+          { timeout: (seconds + 10) * 1000 },
+        )
+      : await execa('python3', [script, ops, String(seconds)], { timeout: (seconds + 10) * 1000 });
     await new Promise((r) => setTimeout(r, 1500)); // bpftrace's poll + batch delay
     return Number(String(load.stdout).trim());
   };
@@ -452,7 +520,7 @@ pipelines: { live: { probes: [soconnect, udpconnect, skbdrop], exporters: [laten
   const dropped = Object.values(sum.events_dropped).reduce((a, b) => a + b, 0);
   if (sum.kernel_lost || dropped || sum.parse_errors)
     problems.push(
-      `live ${rate}/s ${exporter}: kernel lost ${sum.kernel_lost ?? 0}, dropped ${dropped}, parse errors ${sum.parse_errors}`,
+      `live ${rate}/s ${exporter} ${loadKind}: kernel lost ${sum.kernel_lost ?? 0}, dropped ${dropped}, parse errors ${sum.parse_errors}`,
     );
   const lat = sink
     ? { events: await sink.stop(), p50_ms: NaN, p99_ms: NaN, max_ms: NaN }
@@ -460,6 +528,7 @@ pipelines: { live: { probes: [soconnect, udpconnect, skbdrop], exporters: [laten
   return {
     rate,
     exporter,
+    load: loadKind,
     ops: ops1 + ops2,
     delivered: lat.events,
     first: diff(c0, c1),
@@ -475,6 +544,11 @@ pipelines: { live: { probes: [soconnect, udpconnect, skbdrop], exporters: [laten
 const lives: LiveResult[] = [];
 if (!values['no-live'] && want('live')) {
   for (const rate of [1000, 10_000]) lives.push(await live(rate, liveSeconds));
+  const n = await live(1000, liveSeconds, 'latency', 'netns');
+  lives.push(n);
+  // about 3 per connect (load.py); far fewer means the namespace dropped nothing, so nothing was retransmitted
+  if (n.delivered < 2.5 * n.ops)
+    problems.push(`live netns: ${n.delivered} events for ${n.ops} connects, expected about 3 per connect`);
   const o = await live(10_000, liveSeconds, 'otlp');
   lives.push(o);
   if (o.delivered < 2 * o.ops) problems.push(`live otlp: ${o.delivered} of ${o.ops} events reached the collector`);
@@ -507,9 +581,9 @@ if (lives.length) {
       w,
     );
   for (const l of lives) {
-    o += `${pad(`${fmt(l.rate)}/s × 2 × ${liveSeconds} s${l.exporter === 'otlp' ? ' otlp' : ''}`, 26)} ${padl(fmt(l.ops), 7)} ${padl(fmt(l.delivered), 7)} ${cpuCell(l.first, 32)} ${cpuCell(l.steady, 33)} ${padl(ms1(l.p50), 7)} ${padl(ms1(l.p99), 7)} ${padl(ms1(l.max), 7)} ${padl(l.hwmMb.toFixed(0), 7)}\n`;
+    o += `${pad(`${fmt(l.rate)}/s × 2 × ${liveSeconds} s${l.exporter === 'otlp' ? ' otlp' : ''}${l.load === 'netns' ? ' netns' : ''}`, 26)} ${padl(fmt(l.ops), 7)} ${padl(fmt(l.delivered), 7)} ${cpuCell(l.first, 32)} ${cpuCell(l.steady, 33)} ${padl(ms1(l.p50), 7)} ${padl(ms1(l.p99), 7)} ${padl(ms1(l.max), 7)} ${padl(l.hwmMb.toFixed(0), 7)}\n`;
   }
-  o += `cpu: /proc/<pid>/stat utime+stime, two back-to-back ${liveSeconds} s windows of the same load after attach: "first" includes V8 compiling the hot paths, "steady" is the same daemon afterwards (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter over both windows (includes other connects on the machine); latency: exporter time − kernel timestamp; RSS: VmHWM. otlp: process, container and peer enrichment, then traces, logs and metrics over gRPC to a collector that counts log records without decoding them (otlp-sink.ts --count); events: log records it received.\n`;
+  o += `cpu: /proc/<pid>/stat utime+stime, two back-to-back ${liveSeconds} s windows of the same load after attach: "first" includes V8 compiling the hot paths, "steady" is the same daemon afterwards (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter over both windows (includes other connects on the machine); latency: exporter time − kernel time the event was complete (timestamp + latency for connects and lookups); RSS: VmHWM. otlp: process, container and peer enrichment, then traces, logs and metrics over gRPC to a collector that counts log records without decoding them (otlp-sink.ts --count); events: log records it received.\n`;
 }
 if (mem5000) o += `\nmemory: peak RSS with 5,000 pods cached: ${mem5000.m.maxrssMb.toFixed(0)} MB (replay to null)\n`;
 o += problems.length
