@@ -98,12 +98,19 @@ export class BatchQueue {
    */
   private readonly inFlight = new Set<{ n: number; abandoned: boolean }>();
 
+  /** The per-event drops (a full queue under overload, pushes after shutdown): resolved once. */
+  private readonly dropFull: (n: number) => void;
+  private readonly dropStopped: (n: number) => void;
+
   constructor(
     private readonly id: string,
     private readonly exporter: Exporter,
     private readonly cfg: QueueConfig,
     private readonly telemetry: Telemetry,
-  ) {}
+  ) {
+    this.dropFull = telemetry.dropper(id, 'queue_full', `queue holds ${cfg.max_queue_size} events`);
+    this.dropStopped = telemetry.dropper(id, 'shutdown', 'exporter already shut down');
+  }
 
   size(): number {
     return this.queued;
@@ -113,11 +120,11 @@ export class BatchQueue {
   push(event: NetEvent): void {
     this.telemetry.accepted(this.id);
     if (this.stopped) {
-      this.telemetry.dropped(this.id, 'shutdown', 1, 'exporter already shut down');
+      this.dropStopped(1);
       return;
     }
-    if (this.size() >= this.cfg.max_queue_size) {
-      this.telemetry.dropped(this.id, 'queue_full', 1, `queue holds ${this.cfg.max_queue_size} events`);
+    if (this.queued >= this.cfg.max_queue_size) {
+      this.dropFull(1);
       return;
     }
     const last = this.chunks[this.chunks.length - 1];

@@ -129,6 +129,23 @@ export class Telemetry {
     this.rl.error(`drop:${component}:${reason}`, { component, reason, count: n, detail }, 'Events dropped');
   }
 
+  /**
+   * dropped() for one component and reason, made once: for a drop that can
+   * happen once per event (a full queue under overload), the counter's
+   * series is resolved up front and a drop inside the log interval costs a
+   * counter bump and a map lookup. Its detail is fixed: the summary line
+   * repeats the first call's fields (dropped() keeps the latest).
+   */
+  dropper(component: string, reason: DropReason, detail?: string): (n: number) => void {
+    const series = this.eventsDropped.handle({ component, reason });
+    const key = `drop:${component}:${reason}`;
+    return (n) => {
+      if (n <= 0) return;
+      series.value += n;
+      if (!this.rl.suppress(key, n)) this.rl.error(key, { component, reason, count: n, detail }, 'Events dropped');
+    };
+  }
+
   accepted(exporter: string, n = 1): void {
     this.acceptedByExporter.get(exporter).value += n;
   }

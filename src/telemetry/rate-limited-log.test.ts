@@ -46,3 +46,21 @@ test('what is held back is written when no further call comes: by flush(), and b
   rl.flush();
   assert.equal(lines.length, n, 'flush twice writes nothing more');
 });
+
+test('suppress(): folds a call into the held line only inside the interval, with the same counts as error()', () => {
+  const { logger, lines } = capturingLogger('warn');
+  let now = 1_000;
+  const rl = new RateLimitedLog(logger, 10_000, () => now);
+  assert.equal(rl.suppress('drop:q', 1), false, 'nothing logged yet: the caller logs');
+  rl.error('drop:q', { count: 1, detail: 'full' }, 'Events dropped');
+  for (let i = 0; i < 99; i++) assert.equal(rl.suppress('drop:q', 2), true);
+  assert.equal(rl.suppress('other', 1), false, 'per key');
+  assert.equal(lines.length, 1);
+  now += 10_000;
+  assert.equal(rl.suppress('drop:q', 1), false, 'interval over: the caller logs, with what was held');
+  rl.error('drop:q', { count: 1, detail: 'full' }, 'Events dropped');
+  assert.deepEqual(pick(lines[1]!), { msg: 'Events dropped', count: 199, suppressed: 99, detail: 'full' });
+  rl.suppress('drop:q', 7);
+  rl.flush();
+  assert.deepEqual(pick(lines[2]!), { msg: 'Events dropped', count: 7, suppressed: 1, detail: 'full' });
+});

@@ -42,6 +42,21 @@ export class RateLimitedLog {
     this.log('error', key, fields, msg);
   }
 
+  /**
+   * The hot path of a call that is usually held back (one per dropped event
+   * under overload): when `key` is inside its interval, fold a call counting
+   * `count` into the next line, as warn()/error() would, without building its
+   * fields, and return true; otherwise return false (the caller logs it).
+   */
+  suppress(key: string, count: number): boolean {
+    const w = this.windows.get(key);
+    if (w === undefined || this.now() >= w.until) return false;
+    w.suppressed++;
+    w.count += count;
+    this.startTimer();
+    return true;
+  }
+
   /** Write the summary line of every key with something held back, now. */
   flush(): void {
     for (const w of this.windows.values()) if (w.suppressed > 0) this.emitHeld(w, this.now());
