@@ -67,52 +67,56 @@ pipelines: { p: { probes: [soconnect], exporters: [slow] } }
     const { logger, lines } = capturingLogger('warn');
     const t = new Telemetry(logger, undefined, 60_000);
     const svc = new Service({ config: r.config, registry, telemetry: t, logger, env: {} });
-    await svc.graph.start();
-    const queue = svc.graph.queues.get('slow')!;
-    const input = new ProbeInput('soconnect', () => new PortParser(), svc, t);
+    try {
+      await svc.graph.start();
+      const queue = svc.graph.queues.get('slow')!;
+      const input = new ProbeInput('soconnect', () => new PortParser(), svc, t);
 
-    // Sustainable: ~100 events / 20 ms = 5,000/s. Offered: 50,000/s for 2 s.
-    delivered = 0;
-    const heapBefore = process.memoryUsage().heapUsed;
-    let maxQueue = 0;
-    let seq = 0;
-    const end = Date.now() + 2000;
-    while (Date.now() < end) {
-      for (let i = 0; i < 500; i++) input.line(String(seq++ % 65536));
-      maxQueue = Math.max(maxQueue, queue.size());
-      await new Promise((res) => setTimeout(res, 10));
+      // Sustainable: ~100 events / 20 ms = 5,000/s. Offered: 50,000/s for 2 s.
+      delivered = 0;
+      const heapBefore = process.memoryUsage().heapUsed;
+      let maxQueue = 0;
+      let seq = 0;
+      const end = Date.now() + 2000;
+      while (Date.now() < end) {
+        for (let i = 0; i < 500; i++) input.line(String(seq++ % 65536));
+        maxQueue = Math.max(maxQueue, queue.size());
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      const offered = seq;
+      // the reorder stage (service/reorder.ts) releases what it still holds within its window (10 ms)
+      await new Promise((res) => setTimeout(res, 100));
+      const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+      assert.ok(maxQueue <= 2000, `queue bounded: ${maxQueue}`);
+      assert.ok(heapGrowth < 64 * 1024 * 1024, `heap grew ${heapGrowth} bytes`);
+      const dropped = t.eventsDropped.get({ component: 'slow', reason: 'queue_full' });
+      assert.ok(dropped > offered / 2, `most of the excess dropped and counted: ${dropped} of ${offered}`);
+      const dropLogs = lines.filter((l) => l.msg === 'Events dropped');
+      assert.equal(dropLogs.length, 1, 'one drop log line per interval, not one per event');
+      assert.equal(dropLogs[0]!.reason, 'queue_full');
+
+      // Load falls: the queue drains, then new events are delivered again.
+      await until(() => queue.size() === 0, 20_000, 'queue to drain');
+      const sentBefore = t.eventsSent.get({ exporter: 'slow' });
+      for (let i = 0; i < 100; i++) input.line(String(i));
+      await until(() => t.eventsSent.get({ exporter: 'slow' }) === sentBefore + 100, 10_000, 'recovery');
+      assert.equal(
+        t.eventsDropped.get({ component: 'slow', reason: 'queue_full' }),
+        dropped,
+        'no drops after the load fell',
+      );
+
+      await svc.stop();
+      const accepted = t.eventsAccepted.get({ exporter: 'slow' });
+      assert.equal(accepted, offered + 100);
+      assert.equal(
+        accepted,
+        t.eventsSent.get({ exporter: 'slow' }) + t.eventsDropped.sum({ component: 'slow' }),
+        'counters add up',
+      );
+      assert.equal(delivered, t.eventsSent.get({ exporter: 'slow' }));
+    } finally {
+      await svc.stop(); // safe twice: a failed assertion must not leave the queue running
     }
-    const offered = seq;
-    // the reorder stage (service/reorder.ts) releases what it still holds within its window (10 ms)
-    await new Promise((res) => setTimeout(res, 100));
-    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
-    assert.ok(maxQueue <= 2000, `queue bounded: ${maxQueue}`);
-    assert.ok(heapGrowth < 64 * 1024 * 1024, `heap grew ${heapGrowth} bytes`);
-    const dropped = t.eventsDropped.get({ component: 'slow', reason: 'queue_full' });
-    assert.ok(dropped > offered / 2, `most of the excess dropped and counted: ${dropped} of ${offered}`);
-    const dropLogs = lines.filter((l) => l.msg === 'Events dropped');
-    assert.equal(dropLogs.length, 1, 'one drop log line per interval, not one per event');
-    assert.equal(dropLogs[0]!.reason, 'queue_full');
-
-    // Load falls: the queue drains, then new events are delivered again.
-    await until(() => queue.size() === 0, 20_000, 'queue to drain');
-    const sentBefore = t.eventsSent.get({ exporter: 'slow' });
-    for (let i = 0; i < 100; i++) input.line(String(i));
-    await until(() => t.eventsSent.get({ exporter: 'slow' }) === sentBefore + 100, 10_000, 'recovery');
-    assert.equal(
-      t.eventsDropped.get({ component: 'slow', reason: 'queue_full' }),
-      dropped,
-      'no drops after the load fell',
-    );
-
-    await svc.stop();
-    const accepted = t.eventsAccepted.get({ exporter: 'slow' });
-    assert.equal(accepted, offered + 100);
-    assert.equal(
-      accepted,
-      t.eventsSent.get({ exporter: 'slow' }) + t.eventsDropped.sum({ component: 'slow' }),
-      'counters add up',
-    );
-    assert.equal(delivered, t.eventsSent.get({ exporter: 'slow' }));
   },
 );
