@@ -8,7 +8,7 @@
  *   received = sent + dropped(all reasons) + queued
  */
 import type { Logger } from './log.js';
-import { HandleCache, MetricsRegistry } from './metrics.js';
+import { HandleCache, MetricsRegistry, type Series } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import type { ParseErrorType } from '../core/parser.js';
 
@@ -133,14 +133,18 @@ export class Telemetry {
    * dropped() for one component and reason, made once: for a drop that can
    * happen once per event (a full queue under overload), the counter's
    * series is resolved up front and a drop inside the log interval costs a
-   * counter bump and a map lookup. Its detail is fixed: the summary line
-   * repeats the first call's fields (dropped() keeps the latest).
+   * counter bump and a map lookup. Its detail is fixed, and its summary
+   * line is its own (dropped() shares one per component and reason and
+   * shows the latest detail).
    */
   dropper(component: string, reason: DropReason, detail?: string): (n: number) => void {
-    const series = this.eventsDropped.handle({ component, reason });
-    const key = `drop:${component}:${reason}`;
+    // the series is made at the first drop: a component that never drops has none (the stop summary lists series)
+    let series: Series | undefined;
+    // the detail is part of the key: two droppers for one reason keep their own summary lines
+    const key = `drop:${component}:${reason}:${detail ?? ''}`;
     return (n) => {
       if (n <= 0) return;
+      series ??= this.eventsDropped.handle({ component, reason });
       series.value += n;
       if (!this.rl.suppress(key, n)) this.rl.error(key, { component, reason, count: n, detail }, 'Events dropped');
     };
