@@ -47,30 +47,34 @@ test(
   async () => {
     const api = new FakeK8sApi();
     const port = await api.listen();
-    const kc = await FakeK8sApi.kubeconfigFor(port);
-    api.upsert('pods', pod({ name: 'web-1', namespace: 'shop', uid: WEB, node: 'node-a', ip: '10.0.0.11' }));
-    api.upsert('pods', pod({ name: 'db-0', namespace: 'shop', uid: DB, node: 'node-a', ip: '10.0.0.12' }));
-    const r = loadConfigText(
-      `probes: { soconnect: {} }
+    let cleanup = (): Promise<void> => Promise.resolve();
+    let stopService = (): Promise<void> => Promise.resolve();
+    try {
+      const kc = await FakeK8sApi.kubeconfigFor(port);
+      cleanup = kc.cleanup;
+      api.upsert('pods', pod({ name: 'web-1', namespace: 'shop', uid: WEB, node: 'node-a', ip: '10.0.0.11' }));
+      api.upsert('pods', pod({ name: 'db-0', namespace: 'shop', uid: DB, node: 'node-a', ip: '10.0.0.12' }));
+      const r = loadConfigText(
+        `probes: { soconnect: {} }
 processors:
   podtag: {}
   k8s: { kubeconfig: ${JSON.stringify(kc.path)}, deletion_grace_period_ms: 0, retry_interval_ms: 100, max_retry_interval_ms: 200, request_timeout_ms: 1000 }
 exporters: { capture/k8s: { queue: { scheduled_delay_ms: 5 } } }
 pipelines: { p: { probes: [soconnect], processors: [podtag, k8s], exporters: [capture/k8s] } }
 `,
-      'k8s-api-down.yaml',
-      registry,
-      {},
-    );
-    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
-    const { logger, lines } = capturingLogger('warn');
-    const t = new Telemetry(logger, undefined, 60_000);
-    const svc = new Service({ config: r.config, registry, telemetry: t, logger, env: { NODE_NAME: 'node-a' } });
-    const out = captured.get('capture/k8s') ?? [];
-    captured.set('capture/k8s', out);
-    out.length = 0;
-    let seq = 0;
-    try {
+        'k8s-api-down.yaml',
+        registry,
+        {},
+      );
+      assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+      const { logger, lines } = capturingLogger('warn');
+      const t = new Telemetry(logger, undefined, 60_000);
+      const svc = new Service({ config: r.config, registry, telemetry: t, logger, env: { NODE_NAME: 'node-a' } });
+      stopService = () => svc.stop();
+      const out = captured.get('capture/k8s') ?? [];
+      captured.set('capture/k8s', out);
+      out.length = 0;
+      let seq = 0;
       await svc.graph.start();
       const probe = await registry.probes.get('soconnect')!.definition.prepare({} as never, {} as never);
       const input = new ProbeInput('soconnect', () => probe.createParser(), svc, t);
@@ -148,9 +152,12 @@ pipelines: { p: { probes: [soconnect], processors: [podtag, k8s], exporters: [ca
         Array.from({ length: seq }, (_, i) => i),
       );
     } finally {
-      await svc.stop();
-      await api.stop();
-      await kc.cleanup();
+      try {
+        await stopService(); // safe twice
+      } finally {
+        await api.stop();
+        await cleanup();
+      }
     }
   },
 );

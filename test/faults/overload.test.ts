@@ -96,10 +96,15 @@ pipelines: { p: { probes: [soconnect], exporters: [slow] } }
       assert.equal(dropLogs[0]!.reason, 'queue_full');
 
       // Load falls: the queue drains, then new events are delivered again.
-      await until(() => queue.size() === 0, 20_000, 'queue to drain');
+      // (drained: every accepted event sent or dropped, no batch still in flight)
+      const settled = () =>
+        t.eventsSent.get({ exporter: 'slow' }) + t.eventsDropped.sum({ component: 'slow' }) ===
+        t.eventsAccepted.get({ exporter: 'slow' });
+      await until(() => queue.size() === 0 && settled(), 20_000, 'queue to drain');
       const sentBefore = t.eventsSent.get({ exporter: 'slow' });
       for (let i = 0; i < 100; i++) input.line(String(i));
-      await until(() => t.eventsSent.get({ exporter: 'slow' }) === sentBefore + 100, 10_000, 'recovery');
+      await until(() => t.eventsSent.get({ exporter: 'slow' }) >= sentBefore + 100, 10_000, 'recovery');
+      assert.equal(t.eventsSent.get({ exporter: 'slow' }), sentBefore + 100);
       assert.equal(
         t.eventsDropped.get({ component: 'slow', reason: 'queue_full' }),
         dropped,
