@@ -293,7 +293,7 @@ if (want('otlp')) {
       replayConfig('otlp-k8s', otlpLogs, 'bench_k8s: { pods: 500 }'),
     );
   } finally {
-    const got = await sink.stop();
+    const got = (await sink.stop()).logs;
     const expected = 2 * (events * (beforeDaemon ? 2 : 1) + warm);
     if (got !== expected) problems.push(`otlp sink received ${got} log records, expected ${expected}`);
   }
@@ -332,7 +332,7 @@ export interface LiveResult {
   /** The second window, same rate, same processes: the steady state of a long-running daemon. */
   steady: LiveCpu;
   bpftraceStartCpu: number;
-  /** Kernel → exporter latency (latency exporter only; NaN for OTLP). */
+  /** Latency, ms: kernel → the latency exporter, or kernel timestamp → the OTLP collector's receipt of the log record. */
   p50: number;
   p99: number;
   max: number;
@@ -344,7 +344,15 @@ export interface LiveResult {
  * listens. `count`: one that counts log records without decoding (see
  * bench/otlp-sink.ts), for live load, where decoding would take a core.
  */
-async function startSink(count = false): Promise<{ port: number; stop(): Promise<number> }> {
+interface SinkResult {
+  logs: number;
+  /** Kernel timestamp → receipt, ms (--count only; NaN otherwise). */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+async function startSink(count = false): Promise<{ port: number; stop(): Promise<SinkResult> }> {
   const sink: ResultPromise = execa(node, [join(root, 'dist/bench/otlp-sink.js'), ...(count ? ['--count'] : [])], {
     reject: false,
     stdin: 'ignore',
@@ -363,11 +371,17 @@ async function startSink(count = false): Promise<{ port: number; stop(): Promise
   });
   return {
     port,
-    /** Stop; the number of log records it received. */
+    /** Stop (safe twice); the log records it received and their latency. */
     stop: async () => {
       sink.kill('SIGTERM');
-      const r = await sink;
-      return Number(/logs (\d+)/.exec(String(r.stdout))?.[1] ?? NaN);
+      const out = String((await sink).stdout);
+      const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+      return {
+        logs: num(/logs (\d+)/),
+        p50: num(/p50 ([\d.]+)/),
+        p99: num(/p99 ([\d.]+)/),
+        max: num(/max ([\d.]+)/),
+      };
     },
   };
 }
@@ -473,10 +487,30 @@ pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
     buffer: false,
     timeout: (seconds + 120) * 1000,
   });
+  try {
+    return await measureLive(rate, seconds, exporter, loadKind, out, lab, child, sink);
+  } finally {
+    // on success both are stopped already; on a failure they must not outlive the row
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await child;
+    if (sink) await sink.stop();
+  }
+}
+
+async function measureLive(
+  rate: number,
+  seconds: number,
+  exporter: LiveResult['exporter'],
+  loadKind: LiveResult['load'],
+  out: string,
+  lab: NetPair | undefined,
+  child: ResultPromise,
+  sink: Awaited<ReturnType<typeof startSink>> | undefined,
+): Promise<LiveResult> {
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`netspan did not attach within 90 s: ${stderr.slice(-2000)}`)), 90_000);
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       if (stderr.length < 1 << 20) stderr += c.toString();
       if (stderr.includes('"netspan running"')) {
         clearTimeout(t);
@@ -522,8 +556,9 @@ pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
     problems.push(
       `live ${rate}/s ${exporter} ${loadKind}: kernel lost ${sum.kernel_lost ?? 0}, dropped ${dropped}, parse errors ${sum.parse_errors}`,
     );
-  const lat = sink
-    ? { events: await sink.stop(), p50_ms: NaN, p99_ms: NaN, max_ms: NaN }
+  const got = sink ? await sink.stop() : undefined;
+  const lat = got
+    ? { events: got.logs, p50_ms: got.p50, p99_ms: got.p99, max_ms: got.max }
     : (JSON.parse(readFileSync(out, 'utf8')) as { events: number; p50_ms: number; p99_ms: number; max_ms: number });
   return {
     rate,
@@ -543,15 +578,26 @@ pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
 
 const lives: LiveResult[] = [];
 if (!values['no-live'] && want('live')) {
-  for (const rate of [1000, 10_000]) lives.push(await live(rate, liveSeconds));
-  const n = await live(1000, liveSeconds, 'latency', 'netns');
-  lives.push(n);
+  /** One live row; a row that fails is reported with the problems, and the others still run. */
+  const row = async (...args: Parameters<typeof live>): Promise<LiveResult | undefined> => {
+    try {
+      const l = await live(...args);
+      lives.push(l);
+      return l;
+    } catch (e: unknown) {
+      problems.push(
+        `live ${args.slice(0, 1).join('')}/s ${args.slice(2).join(' ')} failed: ${String(e).slice(0, 500)}`,
+      );
+      return undefined;
+    }
+  };
+  for (const rate of [1000, 10_000]) await row(rate, liveSeconds);
+  const n = await row(1000, liveSeconds, 'latency', 'netns');
   // about 3 per connect (load.py); far fewer means the namespace dropped nothing, so nothing was retransmitted
-  if (n.delivered < 2.5 * n.ops)
+  if (n && n.delivered < 2.5 * n.ops)
     problems.push(`live netns: ${n.delivered} events for ${n.ops} connects, expected about 3 per connect`);
-  const o = await live(10_000, liveSeconds, 'otlp');
-  lives.push(o);
-  if (o.delivered < 2 * o.ops) problems.push(`live otlp: ${o.delivered} of ${o.ops} events reached the collector`);
+  const o = await row(10_000, liveSeconds, 'otlp');
+  if (o && o.delivered < 2 * o.ops) problems.push(`live otlp: ${o.delivered} of ${o.ops} events reached the collector`);
 }
 
 // ---------------------------------------------------------------- table
@@ -583,7 +629,7 @@ if (lives.length) {
   for (const l of lives) {
     o += `${pad(`${fmt(l.rate)}/s × 2 × ${liveSeconds} s${l.exporter === 'otlp' ? ' otlp' : ''}${l.load === 'netns' ? ' netns' : ''}`, 26)} ${padl(fmt(l.ops), 7)} ${padl(fmt(l.delivered), 7)} ${cpuCell(l.first, 32)} ${cpuCell(l.steady, 33)} ${padl(ms1(l.p50), 7)} ${padl(ms1(l.p99), 7)} ${padl(ms1(l.max), 7)} ${padl(l.hwmMb.toFixed(0), 7)}\n`;
   }
-  o += `cpu: /proc/<pid>/stat utime+stime, two back-to-back ${liveSeconds} s windows of the same load after attach: "first" includes V8 compiling the hot paths, "steady" is the same daemon afterwards (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter over both windows (includes other connects on the machine); latency: exporter time − kernel time the event was complete (timestamp + latency for connects and lookups); RSS: VmHWM. otlp: process, container and peer enrichment, then traces, logs and metrics over gRPC to a collector that counts log records without decoding them (otlp-sink.ts --count); events: log records it received.\n`;
+  o += `cpu: /proc/<pid>/stat utime+stime, two back-to-back ${liveSeconds} s windows of the same load after attach: "first" includes V8 compiling the hot paths, "steady" is the same daemon afterwards (bpftrace start-up, ${lives.map((l) => l.bpftraceStartCpu.toFixed(2)).join(' / ')} s, not included); events: delivered to the exporter over both windows (includes other connects on the machine); latency: exporter time − kernel time the event was complete (timestamp + latency for connects and lookups); RSS: VmHWM. otlp: process, container and peer enrichment, then traces, logs and metrics over gRPC to a collector that counts log records without decoding them (otlp-sink.ts --count); events: log records it received; latency: log record timestamp → its receipt at the collector.\n`;
 }
 if (mem5000) o += `\nmemory: peak RSS with 5,000 pods cached: ${mem5000.m.maxrssMb.toFixed(0)} MB (replay to null)\n`;
 o += problems.length
