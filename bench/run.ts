@@ -447,20 +447,24 @@ async function live(
   const out = join(dir, `latency-${rate}-${loadKind}.json`);
   const lab = loadKind === 'netns' ? await netnsLab() : undefined;
   try {
-    return await liveWith(rate, seconds, exporter, loadKind, out, lab);
+    return await liveWith({ rate, seconds, exporter, loadKind, out, lab });
   } finally {
     if (lab) await destroyNetPair(lab);
   }
 }
 
-async function liveWith(
-  rate: number,
-  seconds: number,
-  exporter: LiveResult['exporter'],
-  loadKind: LiveResult['load'],
-  out: string,
-  lab: NetPair | undefined,
-): Promise<LiveResult> {
+/** One live row: its rate, window length, exporter and load; `out`: the latency exporter's file; `lab`: the netns load's namespaces. */
+interface LiveRow {
+  rate: number;
+  seconds: number;
+  exporter: LiveResult['exporter'];
+  loadKind: LiveResult['load'];
+  out: string;
+  lab: NetPair | undefined;
+}
+
+async function liveWith(row: LiveRow): Promise<LiveResult> {
+  const { rate, seconds, exporter, loadKind, out, lab } = row;
   const probes = lab ? 'soconnect: {}, tcpretrans: {}, skbdrop: {}' : 'soconnect: {}, udpconnect: {}, skbdrop: {}';
   const probeList = lab ? 'soconnect, tcpretrans, skbdrop' : 'soconnect, udpconnect, skbdrop';
   const sink = exporter === 'otlp' ? await startSink(true) : undefined;
@@ -488,7 +492,7 @@ pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
     timeout: (seconds + 120) * 1000,
   });
   try {
-    return await measureLive(rate, seconds, exporter, loadKind, out, lab, child, sink);
+    return await measureLive(row, child, sink);
   } finally {
     // on success both are stopped already; on a failure they must not outlive the row
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -498,15 +502,11 @@ pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
 }
 
 async function measureLive(
-  rate: number,
-  seconds: number,
-  exporter: LiveResult['exporter'],
-  loadKind: LiveResult['load'],
-  out: string,
-  lab: NetPair | undefined,
+  row: LiveRow,
   child: ResultPromise,
   sink: Awaited<ReturnType<typeof startSink>> | undefined,
 ): Promise<LiveResult> {
+  const { rate, seconds, exporter, loadKind, out, lab } = row;
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`netspan did not attach within 90 s: ${stderr.slice(-2000)}`)), 90_000);
