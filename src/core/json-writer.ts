@@ -55,6 +55,7 @@ const K = {
 
 /** JSON of frozen (shared, never changed) attributes objects, made once; weak: goes with the object. */
 const encodedAttributes = new WeakMap<object, Buffer>();
+const encodeAttributes = (a: object): Buffer => Buffer.from(JSON.stringify(a), 'utf8');
 
 /** raw() copies up to this many bytes by a loop, more with TypedArray.set (see raw()). */
 const RAW_LOOP_MAX = 12;
@@ -263,7 +264,7 @@ export class JsonWriter extends GrowableBuffer {
     if (a !== undefined) {
       this.raw(K.attributes);
       // shared by the events of one process (enrich/attrs.ts withSharedAttributes): encoded once
-      if (Object.isFrozen(a)) this.raw(derivedOnce(encodedAttributes, a, () => Buffer.from(JSON.stringify(a), 'utf8')));
+      if (Object.isFrozen(a)) this.raw(derivedOnce(encodedAttributes, a, encodeAttributes));
       else this.text(JSON.stringify(a));
     }
     this.ensure(1);

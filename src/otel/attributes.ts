@@ -134,13 +134,15 @@ const sharedRecordKeys = new WeakMap<object, readonly string[]>();
 
 /** The keys of `extra` that are record attributes, in order: once per shared object. */
 function recordKeys(extra: Attrs): readonly string[] {
-  return derivedOnce(sharedRecordKeys, extra, () => {
-    let keys: string[] | undefined;
-    for (const k in extra) {
-      if (Object.prototype.hasOwnProperty.call(extra, k) && !isResourceKey(k)) (keys ??= []).push(k);
-    }
-    return keys ?? NO_KEYS;
-  });
+  return derivedOnce(sharedRecordKeys, extra, findRecordKeys);
+}
+
+function findRecordKeys(extra: Attrs): readonly string[] {
+  let keys: string[] | undefined;
+  for (const k in extra) {
+    if (Object.prototype.hasOwnProperty.call(extra, k) && !isResourceKey(k)) (keys ??= []).push(k);
+  }
+  return keys ?? NO_KEYS;
 }
 
 /** Event attributes with enrichment values of the same name put in their place; `given`: the record keys so replaced. */
@@ -205,7 +207,11 @@ export function resourceAttributes(e: NetEvent): Attrs {
   const extra = e.attributes;
   if (extra === undefined) return NO_ATTRIBUTES;
   if (!Object.isFrozen(extra)) return pickResource(extra);
-  return derivedOnce(sharedResources, extra, () => Object.freeze(pickResource(extra)));
+  return derivedOnce(sharedResources, extra, frozenResource);
+}
+
+function frozenResource(extra: Attrs): Attrs {
+  return Object.freeze(pickResource(extra));
 }
 
 function pickResource(extra: Attrs): Attrs {

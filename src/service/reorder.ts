@@ -23,13 +23,16 @@ export const DEFAULT_REORDER_WINDOW_MS = 10;
 export const DEFAULT_REORDER_MAX_HELD = 1_024;
 
 export class Reorderer implements EventSink {
-  // Parallel arrays, oldest at `head` (no object per held event). Times are
-  // compared as doubles: ~256 ns resolution at today's epoch, enough to order
-  // events of different probes (closer ones keep their arrival order).
-  private ids: string[] = [];
-  private events: (NetEvent | undefined)[] = [];
-  private times: number[] = [];
+  // Parallel arrays, held events in [head, len), oldest at `head` (no object
+  // per held event; the arrays are reused, not reallocated, as events come and
+  // go). Times are compared as doubles: ~256 ns resolution at today's epoch,
+  // enough to order events of different probes (closer ones keep their
+  // arrival order).
+  private readonly ids: string[] = [];
+  private readonly events: (NetEvent | undefined)[] = [];
+  private readonly times: number[] = [];
   private head = 0;
+  private len = 0;
   private maxSeen = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private readonly windowNs: number;
@@ -45,7 +48,7 @@ export class Reorderer implements EventSink {
   }
 
   get size(): number {
-    return this.times.length - this.head;
+    return this.len - this.head;
   }
 
   ingest(probeId: string, event: NetEvent): void {
@@ -56,19 +59,19 @@ export class Reorderer implements EventSink {
     }
     sink.prime?.(probeId, event);
     const t = Number(event.timeUnixNano);
-    const times = this.times;
-    // Mostly in order already: find the place from the end.
-    let i = times.length;
+    const { times, ids, events } = this;
+    // Mostly in order already: find the place from the end, move the newer ones up by one.
+    let i = this.len;
     while (i > this.head && times[i - 1]! > t) i--;
-    if (i === times.length) {
-      times.push(t);
-      this.ids.push(probeId);
-      this.events.push(event);
-    } else {
-      times.splice(i, 0, t);
-      this.ids.splice(i, 0, probeId);
-      this.events.splice(i, 0, event);
+    for (let j = this.len; j > i; j--) {
+      times[j] = times[j - 1]!;
+      ids[j] = ids[j - 1]!;
+      events[j] = events[j - 1];
     }
+    times[i] = t;
+    ids[i] = probeId;
+    events[i] = event;
+    this.len++;
     if (t > this.maxSeen) this.maxSeen = t;
     this.release(this.maxSeen - this.windowNs, sink);
     const max = this.maxHeld();
@@ -104,7 +107,7 @@ export class Reorderer implements EventSink {
   }
 
   private release(upTo: number, sink: EventSink): void {
-    while (this.head < this.times.length && this.times[this.head]! <= upTo) this.emitOldest(sink);
+    while (this.head < this.len && this.times[this.head]! <= upTo) this.emitOldest(sink);
     this.compact();
   }
 
@@ -116,18 +119,20 @@ export class Reorderer implements EventSink {
   }
 
   private compact(): void {
-    if (this.head === this.times.length) {
-      if (this.head > 0) {
-        this.ids = [];
-        this.events = [];
-        this.times = [];
-        this.head = 0;
-      }
-    } else if (this.head > 1024 && this.head * 2 > this.times.length) {
-      this.ids = this.ids.slice(this.head);
-      this.events = this.events.slice(this.head);
-      this.times = this.times.slice(this.head);
+    if (this.head === this.len) {
       this.head = 0;
+      this.len = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.len) {
+      const { times, ids, events, head } = this;
+      const n = this.len - head;
+      for (let j = 0; j < n; j++) {
+        times[j] = times[j + head]!;
+        ids[j] = ids[j + head]!;
+        events[j] = events[j + head];
+      }
+      for (let j = n; j < this.len; j++) events[j] = undefined;
+      this.head = 0;
+      this.len = n;
     }
   }
 }

@@ -63,9 +63,11 @@ export class ResourceCache {
 
   get(resource: Attrs): Resource {
     // frozen: the shared resource attributes of otel/attributes.ts resourceAttributes, one lookup by identity
-    if (!Object.isFrozen(resource)) return this.getByValue(resource); // no closure per unshared event
-    return derivedOnce(this.shared, resource, () => this.getByValue(resource));
+    return derivedOnce(this.shared, resource, this.byValue);
   }
+
+  /** getByValue as a function made once (derivedOnce's `make`). */
+  private readonly byValue = (resource: Attrs): Resource => this.getByValue(resource);
 
   private getByValue(resource: Attrs): Resource {
     // Every event of a pod asks with the same attribute values: the last set
