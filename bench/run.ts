@@ -360,7 +360,10 @@ async function startSink(count = false): Promise<{ port: number; stop(): Promise
     timeout: 900_000,
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('otlp sink did not start')), 20_000);
+    const t = setTimeout(() => {
+      sink.kill('SIGKILL');
+      reject(new Error('otlp sink did not start'));
+    }, 20_000);
     sink.stdout!.on('data', (c: Buffer) => {
       const m = /port (\d+)/.exec(c.toString());
       if (m) {
@@ -495,10 +498,33 @@ pipelines: { live: { probes: [${probeList}], exporters: [latency] } }
     return await measureLive(row, child, sink);
   } finally {
     // on success both are stopped already; on a failure they must not outlive the row
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await child;
+    if (child.exitCode === null) await stopDaemon(child);
     if (sink) await sink.stop();
   }
+}
+
+/**
+ * SIGTERM, so netspan stops its bpftrace children itself; SIGKILL after 10 s,
+ * and then its children too (a killed netspan cannot stop them, and they
+ * would keep their probes attached and use CPU during the next rows).
+ */
+async function stopDaemon(child: ResultPromise): Promise<void> {
+  const kids = child.pid ? childrenOf(child.pid) : [];
+  child.kill('SIGTERM');
+  const stopped = await Promise.race([
+    child.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+  ]);
+  if (stopped) return;
+  child.kill('SIGKILL');
+  for (const k of kids) {
+    try {
+      process.kill(k, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await child;
 }
 
 async function measureLive(
@@ -517,7 +543,10 @@ async function measureLive(
         resolve();
       }
     });
-    void child.then(() => reject(new Error(`netspan exited early: ${stderr.slice(-2000)}`)));
+    void child.then(() => {
+      clearTimeout(t);
+      reject(new Error(`netspan exited early: ${stderr.slice(-2000)}`));
+    });
   });
   const pid = child.pid!;
   await new Promise((r) => setTimeout(r, 1000));
@@ -585,9 +614,8 @@ if (!values['no-live'] && want('live')) {
       lives.push(l);
       return l;
     } catch (e: unknown) {
-      problems.push(
-        `live ${args.slice(0, 1).join('')}/s ${args.slice(2).join(' ')} failed: ${String(e).slice(0, 500)}`,
-      );
+      const [rate, , exporter = 'latency', load = 'loopback'] = args;
+      problems.push(`live ${rate}/s ${exporter} ${load} failed: ${String(e).slice(0, 500)}`);
       return undefined;
     }
   };
