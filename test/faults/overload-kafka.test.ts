@@ -15,7 +15,7 @@ import { Service } from '../../src/service/service.js';
 import { Telemetry } from '../../src/telemetry/internal-events.js';
 import { connectEvent } from '../helpers/events.js';
 import { fakeRegistry } from '../helpers/fake-registry.js';
-import { capturingLogger, sleep, until } from '../helpers/faults.js';
+import { capturingLogger, exporterIdle, sleep, until } from '../helpers/faults.js';
 import { consumeAll, startMockCluster } from '../helpers/kafka-mock.js';
 
 /** Line "<n>": a connect event numbered n (sport n mod 65536, dport n div 65536). */
@@ -65,9 +65,6 @@ pipelines: { p: { probes: [soconnect], exporters: [kafka] } }
       const sent = () => t.eventsSent.get({ exporter: 'kafka' });
       const full = () => t.eventsDropped.get({ component: 'kafka', reason: 'queue_full' });
 
-      const settled = () =>
-        sent() + t.eventsDropped.sum({ component: 'kafka' }) === t.eventsAccepted.get({ exporter: 'kafka' });
-
       // Warm up (connection, metadata), then measure what it takes: 100 events per produce
       // round trip (>= 50 ms), at most ~2,000/s.
       let seq = 0;
@@ -107,7 +104,7 @@ pipelines: { p: { probes: [soconnect], exporters: [kafka] } }
 
       // The load falls: the backlog drains (every accepted event sent or dropped, nothing in
       // flight), then 300 more go through the export loop with no further drop.
-      await until(() => queue.size() === 0 && settled(), 20_000, 'the backlog to drain');
+      await until(() => exporterIdle(t, 'kafka', queue), 20_000, 'the backlog to drain');
       const fullAfter = full();
       const sentBefore = sent();
       for (let i = 0; i < 300; i++) input.line(String(seq++));

@@ -18,7 +18,7 @@ import { Telemetry } from '../../src/telemetry/internal-events.js';
 import { fakeRegistry } from '../helpers/fake-registry.js';
 import { connectEvent } from '../helpers/events.js';
 import type { ParseResult, ProbeParser } from '../../src/core/parser.js';
-import { capturingLogger, until } from '../helpers/faults.js';
+import { capturingLogger, exporterIdle, until } from '../helpers/faults.js';
 
 const slowSchema = z.strictObject({ queue: queueConfigSchema, batch_ms: z.int().default(20) }).prefault({});
 let delivered = 0;
@@ -96,11 +96,7 @@ pipelines: { p: { probes: [soconnect], exporters: [slow] } }
       assert.equal(dropLogs[0]!.reason, 'queue_full');
 
       // Load falls: the queue drains, then new events are delivered again.
-      // (drained: every accepted event sent or dropped, no batch still in flight)
-      const settled = () =>
-        t.eventsSent.get({ exporter: 'slow' }) + t.eventsDropped.sum({ component: 'slow' }) ===
-        t.eventsAccepted.get({ exporter: 'slow' });
-      await until(() => queue.size() === 0 && settled(), 20_000, 'queue to drain');
+      await until(() => exporterIdle(t, 'slow', queue), 20_000, 'queue to drain');
       const sentBefore = t.eventsSent.get({ exporter: 'slow' });
       for (let i = 0; i < 100; i++) input.line(String(i));
       await until(() => t.eventsSent.get({ exporter: 'slow' }) >= sentBefore + 100, 10_000, 'recovery');

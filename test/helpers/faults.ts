@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from '../../src/telemetry/log.js';
+import type { Telemetry } from '../../src/telemetry/internal-events.js';
 
 /** Polls `cond` every 20 ms; throws (with `what`) after `ms`. */
 export async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -90,4 +91,12 @@ export function capturingLogger(level = 'info'): { logger: Logger; lines: Record
     },
   );
   return { logger, lines };
+}
+
+/** Whether every event `exporter` accepted was sent or dropped: its queue is empty and no batch is still in flight. */
+export function exporterIdle(t: Telemetry, exporter: string, queue: { size(): number }): boolean {
+  return (
+    queue.size() === 0 &&
+    t.eventsSent.get({ exporter }) + t.eventsDropped.sum({ component: exporter }) === t.eventsAccepted.get({ exporter })
+  );
 }
