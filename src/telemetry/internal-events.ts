@@ -132,8 +132,8 @@ export class Telemetry {
   /**
    * dropped() for one component and reason, made once: for a drop that can
    * happen once per event (a full queue under overload), the counter's
-   * series is resolved up front and a drop inside the log interval costs a
-   * counter bump and a map lookup. Its detail is fixed, and its summary
+   * series is resolved once (at the first drop) and a drop inside the log
+   * interval costs a counter bump and a map lookup. Its detail is fixed, and its summary
    * line is its own (dropped() shares one per component and reason and
    * shows the latest detail).
    */
