@@ -22,7 +22,7 @@ void test(
   { timeout: 60_000 },
   async () => {
     const flags = /^#!\/usr\/bin\/env -S node (.+)$/m.exec(readFileSync(bin, 'utf8'))?.[1];
-    assert.equal(flags, '--max-semi-space-size=8 --single-threaded-gc');
+    assert.equal(flags, '--max-semi-space-size=8 --single-threaded-gc --no-allocation-site-pretenuring');
     const dir = await mkdtemp(join(tmpdir(), 'netspan-bin-'));
     try {
       await writeSoconnectRecord(join(dir, 'rec.txt'), 200_000);
@@ -44,13 +44,16 @@ void test(
           } catch {
             // not yet, or already gone
           }
-          return cmdline.includes('--single-threaded-gc') || run.exitCode !== undefined;
+          return cmdline.includes('--no-allocation-site-pretenuring') || run.exitCode !== undefined;
         },
         30_000,
         'node running with the flags',
       );
       const r = await run;
-      assert.match(cmdline, /node --max-semi-space-size=8 --single-threaded-gc \S*bin\/netspan run/);
+      assert.match(
+        cmdline,
+        /node --max-semi-space-size=8 --single-threaded-gc --no-allocation-site-pretenuring \S*bin\/netspan run/,
+      );
       assert.equal(r.exitCode, 0, String(r.stderr).slice(-2000));
       const summary = String(r.stderr)
         .split('\n')
