@@ -12,7 +12,7 @@
 import { SCHEMA_VERSION, type NetEvent, type SkbDropEvent } from './event.js';
 import { isUint31, putUint31 } from './decimal.js';
 import { GrowableBuffer } from './growable-buffer.js';
-import { derivedOnce } from '../enrich/attrs.js';
+import { derivedOnce } from './derived-once.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -10,7 +10,7 @@
  * from per-record attributes.
  */
 import type { NetEvent } from '../core/event.js';
-import { derivedOnce } from '../enrich/attrs.js';
+import { derivedOnce } from '../core/derived-once.js';
 
 export type AttrValue = string | number | boolean | string[];
 export type Attrs = Record<string, AttrValue>;

@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { resourceKey, type Attrs } from '../../otel/attributes.js';
-import { derivedOnce } from '../../enrich/attrs.js';
+import { derivedOnce } from '../../core/derived-once.js';
 
 const WORKLOAD_KEYS = [
   'k8s.deployment.name',
