@@ -457,6 +457,7 @@ void test('kafka example: brokers as env, SASL user name by secretKeyRef, passwo
   });
   const doc = parseYaml(r.one('ConfigMap').data['netspan.yaml']) as Obj;
   assert.equal(doc.exporters.kafka.sasl.password_file, `${mounts['kafka-sasl'].mountPath}/password`);
+  assert.equal(doc.exporters.kafka.tls.enabled, true, 'the CA is only used with tls.enabled');
   assert.equal(doc.exporters.kafka.tls.ca_file, `${mounts['kafka-tls'].mountPath}/ca.crt`);
   assert.equal(doc.exporters.kafka.brokers, '${env:KAFKA_BROKERS}');
 });

@@ -30,6 +30,9 @@ const brokersSchema = z
       .min(1, 'at least one broker is required'),
   );
 
+/** The tls keys that only mean something with tls.enabled: true. */
+const TLS_SETTINGS = ['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure_skip_verify'] as const;
+
 export const tlsConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Connect to the brokers with TLS'),
@@ -53,6 +56,19 @@ export const tlsConfigSchema = z
   })
   .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
     message: 'tls.cert_file and tls.key_file go together',
+  })
+  .superRefine((t, ctx) => {
+    // Without enabled: true the exporter connects in plaintext and never reads these:
+    // refuse them rather than silently send without TLS.
+    if (t.enabled) return;
+    for (const key of TLS_SETTINGS) {
+      if (t[key] === undefined || t[key] === false) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `tls.${key} is set but tls.enabled is false, so TLS is not used: add tls.enabled: true or remove tls.${key}`,
+      });
+    }
   })
   .prefault({});
 

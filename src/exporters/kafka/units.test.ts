@@ -150,6 +150,25 @@ void test('config: defaults, brokers as a comma-separated string, validation mes
   assert.deepEqual(issues({ tls: { enabled: true, cert_file: '/c' } }), [
     'tls: tls.cert_file and tls.key_file go together',
   ]);
+  // TLS settings without enabled: true would be ignored (plaintext): refused, naming the key.
+  assert.deepEqual(issues({ tls: { ca_file: '/ca.crt' } }), [
+    'tls.ca_file: tls.ca_file is set but tls.enabled is false, so TLS is not used: add tls.enabled: true or remove tls.ca_file',
+  ]);
+  assert.deepEqual(
+    issues({
+      tls: {
+        enabled: false,
+        cert_file: '/c',
+        key_file: '/k',
+        server_name: 'kafka',
+        insecure_skip_verify: true,
+      },
+    }).map((m) => m.split(':')[0]),
+    ['tls.cert_file', 'tls.key_file', 'tls.server_name', 'tls.insecure_skip_verify'],
+  );
+  // insecure_skip_verify: false is the default, not a setting that needs TLS.
+  assert.deepEqual(issues({ tls: { insecure_skip_verify: false } }), []);
+  assert.equal(kafkaConfigSchema.parse({ tls: { enabled: true, ca_file: '/ca.crt' } }).tls.ca_file, '/ca.crt');
   assert.deepEqual(issues({ compression: 'lz4' }).length, 1);
   assert.deepEqual(issues({ nope: 1 }).length, 1, 'strict: unknown keys rejected');
   assert.equal(kafkaExporterFactory.type, 'kafka');
