@@ -105,7 +105,8 @@ export class OtlpExporter implements Exporter {
   private metrics?: NetMetrics;
   private sdkConfig?: SdkConfig;
   private readonly pending = new Map<readonly NetEvent[], Pending>();
-  private readonly completed = new WeakSet<readonly NetEvent[]>();
+  /** Outcome of batches whose attempts are over (success or permanent failure), for a late retry of the same batch. */
+  private readonly completed = new WeakMap<readonly NetEvent[], ExportResult>();
   private readonly abandoned = new WeakSet<readonly NetEvent[]>();
   private readonly needsReset: Record<'traces' | 'logs', boolean> = { traces: false, logs: false };
   private sweeper: NodeJS.Timeout | undefined;
@@ -200,14 +201,17 @@ export class OtlpExporter implements Exporter {
   async export(batch: readonly NetEvent[]): Promise<ExportResult> {
     if (!this.started || this.stopped) return { code: 'failure', error: `otlp exporter ${this.ctx.id} is not running` };
     try {
-      if (batch.length === 0 || this.completed.has(batch)) return { code: 'success' };
+      if (batch.length === 0) return { code: 'success' };
+      const done = this.completed.get(batch);
+      if (done) return done;
       this.reapAbandoned();
       if (this.abandoned.has(batch)) return { code: 'failure', error: 'batch was given up after its retries stopped' };
       let p = this.pending.get(batch);
       if (p?.inFlight) {
         // the queue timed out an attempt that is still running: let it finish first
         await p.inFlight;
-        if (this.completed.has(batch)) return { code: 'success' };
+        const settled = this.completed.get(batch);
+        if (settled) return settled;
         p = this.pending.get(batch);
       }
       if (!p) {
@@ -221,7 +225,7 @@ export class OtlpExporter implements Exporter {
       p.lastAttemptEnd = Date.now();
       if (result.code !== 'retryable') {
         this.pending.delete(batch);
-        this.completed.add(batch);
+        this.completed.set(batch, result);
         this.settle(p);
       }
       this.ok = result.code === 'success';

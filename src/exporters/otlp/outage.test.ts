@@ -54,9 +54,14 @@ test('permanent gRPC errors are failures and the records are counted as dropped,
   const s = await setup(TL);
   try {
     s.server.failWith(status.INVALID_ARGUMENT, ['traces']);
-    const r = await s.exp.export([connect(), connect({ sport: 40100 })]);
+    const batch = [connect(), connect({ sport: 40100 })];
+    const r = await s.exp.export(batch);
     assert.equal(r.code, 'failure');
     assert.match(r.code === 'failure' ? r.error : '', /^traces: INVALID_ARGUMENT: /);
+    // a late retry of the batch (the queue timed out the attempt that failed) is told the same, not success
+    s.server.failWith(undefined);
+    assert.deepEqual(await s.exp.export(batch), r);
+    assert.equal(s.server.allSpans().length, 0, 'a failed batch is not sent again');
     assert.equal(s.server.allLogs().length, 2);
     const c = s.exp.otel.counters;
     assert.equal(c.recordsDropped.get({ exporter: 'otlp', signal: 'traces', reason: 'export_failed' }), 2);
