@@ -36,7 +36,11 @@ export interface Clock {
  */
 export interface ProbeParser {
   push(line: string): ParseResult;
-  /** End of stream: returns a pending multi-line event, if any. */
+  /**
+   * End of stream: returns one pending multi-line event (or an error for a
+   * pending one that cannot be completed). Called again until it returns
+   * `none`, so a parser holding several pending events hands out each.
+   */
   flush(): ParseResult;
 }
 

@@ -4,6 +4,10 @@
  */
 import type { ParseResult, ProbeParser } from '../core/parser.js';
 import type { NetEvent } from '../core/event.js';
+import type { Telemetry } from '../telemetry/internal-events.js';
+
+/** A guard on end()'s flush loop: more than any parser holds (gethostlatency: MAX_PENDING, 1,024). */
+const MAX_FLUSHED = 4_096;
 
 /** Where parsed events go (the service's current pipeline graph). */
 export interface EventSink {
@@ -11,7 +15,6 @@ export interface EventSink {
   /** The event was just read (it may be ingested later): see Processor.prime. */
   prime?(probeId: string, event: NetEvent): void;
 }
-import type { Telemetry } from '../telemetry/internal-events.js';
 
 export class ProbeInput {
   private parser: ProbeParser;
@@ -62,13 +65,18 @@ export class ProbeInput {
   }
 
   /** End of stream: emit any event the parser still holds. */
+  /** End of stream: every event the parser still holds (flush() until it has none left). */
   end(): void {
-    const r = this.parser.flush();
-    if (r.kind === 'event') {
-      this.telemetry.received(this.id);
-      this.sink.ingest(this.id, r.event);
-    } else if (r.kind === 'error') {
-      this.telemetry.parseError(this.id, r.errorType, r.message);
+    for (let i = 0; i < MAX_FLUSHED; i++) {
+      const r = this.parser.flush();
+      if (r.kind === 'event') {
+        this.telemetry.received(this.id);
+        this.sink.ingest(this.id, r.event);
+      } else if (r.kind === 'error') {
+        this.telemetry.parseError(this.id, r.errorType, r.message);
+      } else {
+        return;
+      }
     }
   }
 }
