@@ -19,6 +19,7 @@ import { Ajv } from 'ajv';
 import { repoRoot } from '../src/paths.js';
 import { registry } from '../src/registry.js';
 import { componentType, configFileSchema } from '../src/config/schema.js';
+import { loadConfigText } from '../src/config/load.js';
 import { healthConfigSchema } from '../src/health/config.js';
 
 const ROOT = repoRoot();
@@ -413,7 +414,7 @@ void test('every example: secrets only through secretKeyRef or mounted Secrets, 
     const r = await render(join(EXAMPLES, f));
     assert.equal(r.byKind('Secret').length, 0, f);
     for (const e of container(r).env as Obj[]) {
-      if (/PASSWORD|SECRET|TOKEN|HEADERS|USERNAME|KEY/.test(e.name)) {
+      if (/PASSWORD|SECRET|TOKEN|HEADER|USERNAME|KEY/.test(e.name)) {
         assert.ok(e.valueFrom?.secretKeyRef, `${f}: ${e.name} must come from a secretKeyRef`);
         assert.equal(e.value, undefined);
       }
@@ -523,7 +524,7 @@ void test('old-kernel example: privileged container, kernel headers mounted, no 
   for (const m of c.volumeMounts as Obj[]) if (m.name !== 'tmp') assert.equal(m.readOnly, true, m.name);
 });
 
-void test('production example: dashboard ConfigMap for the Grafana sidecar, OTLP headers from a Secret, priority class, extra capability', async () => {
+void test('production example: dashboard ConfigMap for the Grafana sidecar, priority class, extra capability', async () => {
   const r = await render(join(EXAMPLES, 'production.yaml'));
   const dash = r.one('ConfigMap', 'netspan-dashboard');
   assert.equal(dash.metadata.namespace, 'monitoring');
@@ -534,14 +535,80 @@ void test('production example: dashboard ConfigMap for the Grafana sidecar, OTLP
   assert.equal(spec.priorityClassName, 'netspan-node-critical');
   const c = container(r);
   assert.deepEqual(c.securityContext.capabilities.add, ['BPF', 'PERFMON', 'SYS_RESOURCE', 'SYS_PTRACE']);
-  assert.deepEqual(
-    (c.env as Obj[]).find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS'),
-    {
-      name: 'OTEL_EXPORTER_OTLP_HEADERS',
-      valueFrom: { secretKeyRef: { name: 'otlp-auth', key: 'headers' } },
-    },
-  );
   assert.deepEqual((c.env as Obj[]).at(-1), { name: 'UV_THREADPOOL_SIZE', value: '8' });
+});
+
+void test('OTLP headers from a Secret: the env var (secretKeyRef) and the exporter header reference name each other; netspan loads the value', async () => {
+  const r = await render(join(EXAMPLES, 'production.yaml'));
+  const c = container(r);
+  const env = c.env as Obj[];
+  assert.equal(
+    env.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS'),
+    undefined,
+    'netspan does not read OTEL_EXPORTER_OTLP_HEADERS',
+  );
+  assert.deepEqual(
+    env.filter((e) => String(e.name).startsWith('NETSPAN_OTLP_HEADER_')),
+    [
+      {
+        name: 'NETSPAN_OTLP_HEADER_AUTHORIZATION',
+        valueFrom: { secretKeyRef: { name: 'otlp-auth', key: 'authorization' } },
+      },
+    ],
+  );
+  const text = r.one('ConfigMap', 'netspan').data['netspan.yaml'] as string;
+  const doc = parseYaml(text) as Obj;
+  assert.deepEqual(doc.exporters.otlp.headers, { authorization: '${env:NETSPAN_OTLP_HEADER_AUTHORIZATION}' });
+  // What netspan does with the file in the pod: the reference becomes the Secret's value in the exporter's headers.
+  const loaded = loadConfigText(text, 'netspan.yaml', registry, {
+    ...podEnv(c),
+    NETSPAN_OTLP_HEADER_AUTHORIZATION: 'Bearer t0ken',
+  });
+  assert.ok(loaded.ok, JSON.stringify(loaded));
+  assert.deepEqual((loaded.config.exporters.get('otlp')!.config as Obj).headers, { authorization: 'Bearer t0ken' });
+  assert.doesNotMatch(text, /Bearer/);
+
+  // Every otlp exporter of every rendered file gets every header, next to the headers it sets; other exporters none.
+  const custom = await render(
+    await writeValues(
+      'headers.yaml',
+      [
+        'otlp:',
+        '  headersFromSecrets:',
+        '    - {header: authorization, secretName: otlp-auth, secretKey: token}',
+        '    - {header: x-api.key, secretName: other, secretKey: k}',
+        'configFile: two.yaml',
+        'pipelines:',
+        '  two.yaml:',
+        '    probes: {soconnect: {}}',
+        '    exporters:',
+        '      otlp/a: {endpoint: "http://a:4317", headers: {x-tenant: t1}}',
+        '      otlp/b: {endpoint: "${env:OTEL_EXPORTER_OTLP_ENDPOINT}"}',
+        '      stdout: {}',
+        '    pipelines: {p: {probes: [soconnect], exporters: [otlp/a, otlp/b, stdout]}}',
+        '',
+      ].join('\n'),
+    ),
+  );
+  const cenv = container(custom).env as Obj[];
+  assert.deepEqual(
+    cenv
+      .filter((e) => String(e.name).startsWith('NETSPAN_OTLP_HEADER_'))
+      .map((e) => [e.name, e.valueFrom.secretKeyRef]),
+    [
+      ['NETSPAN_OTLP_HEADER_AUTHORIZATION', { name: 'otlp-auth', key: 'token' }],
+      ['NETSPAN_OTLP_HEADER_X_API_KEY', { name: 'other', key: 'k' }],
+    ],
+  );
+  const cdoc = parseYaml(custom.one('ConfigMap', 'netspan').data['two.yaml']) as Obj;
+  const refs = {
+    authorization: '${env:NETSPAN_OTLP_HEADER_AUTHORIZATION}',
+    'x-api.key': '${env:NETSPAN_OTLP_HEADER_X_API_KEY}',
+  };
+  assert.deepEqual(cdoc.exporters['otlp/a'].headers, { 'x-tenant': 't1', ...refs });
+  assert.deepEqual(cdoc.exporters['otlp/b'].headers, refs);
+  assert.deepEqual(cdoc.exporters.stdout, {});
+  assert.equal(await validatePipelines(custom, 'headers'), 1);
 });
 
 void test('dashboard: panels query netspan metrics and self-metrics', () => {
@@ -592,6 +659,16 @@ void test('render errors: required and fail messages reach the user', async () =
       'nobrokers.yaml',
       'pipelines:\n  k.yaml:\n    probes: {soconnect: {}}\n    exporters: {kafka: {brokers: "${env:KAFKA_BROKERS}"}}\n    pipelines: {p: {probes: [soconnect], exporters: [kafka]}}\nconfigFile: k.yaml\n',
       /pipeline k\.yaml uses \$\{env:KAFKA_BROKERS\}: set kafka\.brokers/,
+    ],
+    [
+      'headerclash.yaml',
+      'otlp:\n  headersFromSecrets: [{header: authorization, secretName: s, secretKey: k}]\npipelines:\n  netspan.yaml:\n    probes: {soconnect: {}}\n    exporters: {otlp: {headers: {authorization: inline}}}\n    pipelines: {p: {probes: [soconnect], exporters: [otlp]}}\n',
+      /pipeline netspan\.yaml: exporters\.otlp\.headers\.authorization is set, and otlp\.headersFromSecrets sets it too/,
+    ],
+    [
+      'headerenv.yaml',
+      'otlp:\n  headersFromSecrets: [{header: x-a, secretName: s, secretKey: k}, {header: x.a, secretName: s, secretKey: k}]\n',
+      /headers x-a and x\.a share the environment variable NETSPAN_OTLP_HEADER_X_A/,
     ],
   ];
   for (const [name, text, re] of cases) {
@@ -673,6 +750,22 @@ void test('values.schema.json rejects bad values with the expected message', () 
     bad({ extraEnv: [{ name: 'KAFKA_PASSWORD', value: 'hunter2' }] }).includes('/extraEnv/0 must NOT be valid'),
   );
   assert.ok(bad({ health: { port: 70000 } }).includes('/health/port must be <= 65535'));
+  assert.ok(
+    bad({ otlp: { headersSecret: { name: 'otlp-auth', key: 'headers' } } }).includes(
+      '/otlp must NOT have additional properties',
+    ),
+    'the old OTEL_EXPORTER_OTLP_HEADERS value, which netspan never read, is refused',
+  );
+  assert.ok(
+    bad({ otlp: { headersFromSecrets: [{ header: 'grpc-timeout', secretName: 's', secretKey: 'k' }] } }).includes(
+      '/otlp/headersFromSecrets/0/header must NOT be valid',
+    ),
+  );
+  assert.ok(
+    bad({ otlp: { headersFromSecrets: [{ header: 'Authorization', secretName: 's', secretKey: 'k' }] } }).some((m) =>
+      m.startsWith('/otlp/headersFromSecrets/0/header must match pattern'),
+    ),
+  );
   assert.ok(
     bad({ kafka: { brokers: ['a:9092,b:9092'] } }).some((m) => m.startsWith('/kafka/brokers/0 must match pattern')),
   );

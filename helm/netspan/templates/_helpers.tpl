@@ -58,8 +58,11 @@ app.kubernetes.io/component: {{ .Values.mode }}
 
 {{/*
 A pipeline document as rendered into the ConfigMap: the value's document
-plus telemetry.health (the probes' endpoint, always set) and
-telemetry.log_level (unless the document sets one).
+plus telemetry.health (the probes' endpoint, always set),
+telemetry.log_level (unless the document sets one) and, on every otlp
+exporter, a headers.<header>: "${env:NETSPAN_OTLP_HEADER_...}" reference per
+otlp.headersFromSecrets entry (the value itself stays in the Secret and the
+container's environment, never in the ConfigMap).
 */}}
 {{- define "netspan.pipelineDocument" -}}
 {{- $doc := deepCopy .doc -}}
@@ -69,7 +72,34 @@ telemetry.log_level (unless the document sets one).
 {{- end -}}
 {{- $_ := set $tel "health" (dict "enabled" true "host" "0.0.0.0" "port" (int .root.Values.health.port) "failing_threshold_ms" (int .root.Values.health.failingThresholdMs)) -}}
 {{- $_ := set $doc "telemetry" $tel -}}
+{{- $file := .file -}}
+{{- with .root.Values.otlp.headersFromSecrets -}}
+{{- $secretHeaders := . -}}
+{{- range $id, $exp := (default (dict) $doc.exporters) -}}
+{{- if regexMatch "^otlp(/|$)" $id -}}
+{{- $e := default (dict) $exp -}}
+{{- $h := default (dict) $e.headers -}}
+{{- range $secretHeaders -}}
+{{- $ref := printf "${env:%s}" (include "netspan.otlpHeaderEnv" .header) -}}
+{{- if and (hasKey $h .header) (ne (toString (index $h .header)) $ref) -}}
+{{- fail (printf "pipeline %s: exporters.%s.headers.%s is set, and otlp.headersFromSecrets sets it too (to %s); remove one" $file $id .header $ref) -}}
+{{- end -}}
+{{- $_ := set $h .header $ref -}}
+{{- end -}}
+{{- $_ := set $e "headers" $h -}}
+{{- $_ := set $doc.exporters $id $e -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- toYaml $doc -}}
+{{- end -}}
+
+{{/*
+The environment variable that carries the value of OTLP header .header from
+otlp.headersFromSecrets: NETSPAN_OTLP_HEADER_<header upper-cased, "-" and "." as "_">.
+*/}}
+{{- define "netspan.otlpHeaderEnv" -}}
+{{- printf "NETSPAN_OTLP_HEADER_%s" (. | upper | replace "-" "_" | replace "." "_") -}}
 {{- end -}}
 
 {{/*
@@ -147,12 +177,18 @@ appArmorProfile:
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
-{{- if .Values.otlp.headersSecret.name }}
-- name: OTEL_EXPORTER_OTLP_HEADERS
+{{- $headerEnv := dict }}
+{{- range .Values.otlp.headersFromSecrets }}
+{{- $name := include "netspan.otlpHeaderEnv" .header }}
+{{- if hasKey $headerEnv $name }}
+{{- fail (printf "otlp.headersFromSecrets: headers %s and %s share the environment variable %s" (get $headerEnv $name) .header $name) }}
+{{- end }}
+{{- $_ := set $headerEnv $name .header }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.otlp.headersSecret.name }}
-      key: {{ .Values.otlp.headersSecret.key }}
+      name: {{ .secretName }}
+      key: {{ .secretKey }}
 {{- end }}
 {{- with .Values.kafka.brokers }}
 - name: KAFKA_BROKERS
