@@ -209,6 +209,36 @@ void test('DaemonSet: host paths mounted read-only where they belong', async () 
   assert.deepEqual((spec.volumes as Obj[]).find((v) => v.name === 'config')!.configMap, { name: 'netspan' });
 });
 
+void test('process and container processors read the host procfs where the chart mounts it (default values and every example)', async () => {
+  let checked = 0;
+  for (const [label, files] of [['default', []], ...exampleFiles.map((f) => [f, [join(EXAMPLES, f)]])] as [
+    string,
+    string[],
+  ][]) {
+    const r = await render(...files);
+    assert.equal(
+      (container(r).env as Obj[]).find((e) => e.name === 'HOST_PROC'),
+      undefined,
+      `${label}: nothing reads HOST_PROC`,
+    );
+    const mount = (container(r).volumeMounts as Obj[]).find((m) => m.name === 'host-proc')!;
+    assert.deepEqual((podSpec(r).volumes as Obj[]).find((v) => v.name === mount.name)!.hostPath, {
+      path: '/proc',
+      type: 'Directory',
+    });
+    const cm = r.one('ConfigMap', 'netspan');
+    for (const [file, text] of Object.entries(cm.data as Record<string, string>)) {
+      const doc = parseYaml(text) as Obj;
+      for (const [id, body] of Object.entries((doc.processors ?? {}) as Obj)) {
+        if (!['process', 'container'].includes(componentType(id))) continue;
+        assert.equal(body?.proc_root, mount.mountPath, `${label}/${file}: processors.${id}.proc_root`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 6, `default, kafka and sidecar each have a process and a container processor (${checked})`);
+});
+
 void test('RBAC: get/list/watch on pods, services and replicasets, nothing more, bound to the ServiceAccount', async () => {
   const r = await render();
   assert.deepEqual(r.one('ClusterRole').rules, EXPECTED_RULES);

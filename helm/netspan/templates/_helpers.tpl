@@ -171,8 +171,6 @@ appArmorProfile:
   valueFrom:
     fieldRef:
       fieldPath: metadata.uid
-- name: HOST_PROC
-  value: /host/proc
 {{- with .Values.otlp.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
