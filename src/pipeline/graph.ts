@@ -50,7 +50,11 @@ export class PipelineGraph {
 
   ingest(probeId: string, event: NetEvent): void {
     const routes = this.routes.get(probeId);
-    if (!routes) return;
+    if (!routes) {
+      // (a probe that a reload removed, still printing while it stops: never silently)
+      this.telemetry.dropped(probeId, 'no_pipeline', 1, 'the probe is in no pipeline of the current configuration');
+      return;
+    }
     for (let r = 0; r < routes.length; r++) {
       const route = routes[r]!;
       let e: NetEvent | undefined = event;

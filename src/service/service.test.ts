@@ -207,6 +207,66 @@ test('an invalid reload is logged and the running pipelines keep going', async (
   );
 });
 
+test('events of a probe that a reload removed, arriving after the swap, are counted as dropped (no_pipeline)', async () => {
+  captured.clear();
+  const t = testTelemetry();
+  const svc = new Service({
+    config: config(twoPipelines),
+    registry: fakeRegistry,
+    telemetry: t,
+    logger: silentLogger(),
+    env: {},
+  });
+  await svc.replay(await recordFile([]), host);
+  const report = await svc.reload(
+    config(`
+probes: { soconnect: {} }
+exporters: { capture/c: {} }
+pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
+`),
+  );
+  assert.deepEqual(report.stopped, ['tcpretrans']);
+  // a late line of the stopped bpftrace: its parser's event reaches the service after the swap
+  svc.ingest('tcpretrans', connectEvent({ sport: 9 }));
+  svc.ingest('soconnect', connectEvent({ sport: 10 }));
+  await svc.stop();
+  assert.equal(t.eventsDropped.get({ component: 'tcpretrans', reason: 'no_pipeline' }), 1);
+  assert.equal(t.eventsDropped.sum(), 1);
+  assert.deepEqual(
+    captured.get('capture/c')!.map((e) => e.type === 'soconnect' && e.sport),
+    [10],
+  );
+});
+
+test('a reload that comes in while netspan stops is ignored: nothing new starts after stop()', async () => {
+  captured.clear();
+  const svc = new Service({
+    config: config(twoPipelines),
+    registry: fakeRegistry,
+    telemetry: testTelemetry(),
+    logger: silentLogger(),
+    env: {},
+  });
+  await svc.replay(await recordFile(['soconnect\tE\t1']), host);
+  const graph = svc.graph;
+  const stopping = svc.stop();
+  const report = await svc.reload(
+    config(`
+probes: { soconnect: {} }
+exporters: { capture/c: {} }
+pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
+`),
+  );
+  await stopping;
+  assert.deepEqual(report, { started: [], stopped: [], kept: [] });
+  assert.equal(svc.graph, graph, 'the stopped graph stays current');
+  assert.equal(captured.get('capture/c'), undefined, 'the new exporter was never made');
+  assert.deepEqual(
+    captured.get('capture/a')!.map((e) => e.type === 'soconnect' && e.sport),
+    [1],
+  );
+});
+
 for (const windowMs of [25, 0]) {
   test(`reorder window ${windowMs} ms: a connect read before the DNS lookup it used ${windowMs ? 'still gets' : 'misses'} server.address`, async () => {
     captured.clear();

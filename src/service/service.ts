@@ -236,8 +236,15 @@ export class Service implements EventSink {
   }
 
   private async doReload(next: Config): Promise<ReloadReport> {
+    const none: ReloadReport = { started: [], stopped: [], kept: [] };
+    // A reload that comes in while stopping (SIGHUP, a config file change) must not start what stop() would miss.
+    if (this.stopped) return this.reloadIgnored(none);
     const nextGraph = buildGraph(this.deps, next);
     await nextGraph.start();
+    if (this.stopped) {
+      await nextGraph.shutdown();
+      return this.reloadIgnored(none);
+    }
     const before = this.config;
     const oldGraph = this.current;
     const oldIds = new Set(oldGraph.probeIds());
@@ -250,12 +257,8 @@ export class Service implements EventSink {
     }
     for (const id of newIds) if (!report.kept.includes(id)) report.started.push(id);
 
-    // The swap itself is synchronous: no event can fall between the two graphs.
-    // Events read before it (some still held for reordering) belong to the old pipelines.
-    this.reorder.flush();
-    this.current = nextGraph;
-    this.config = next;
-
+    // Probes that go away are stopped first, and their parsers flushed: everything they
+    // printed goes to the old pipelines, which still route them.
     for (const id of report.stopped) {
       await this.supervisors.get(id)?.stop();
       this.supervisors.delete(id);
@@ -263,12 +266,23 @@ export class Service implements EventSink {
       this.inputs.delete(id);
       this.deps.telemetry.probeState(id, false);
     }
+    // The swap itself is synchronous: no event can fall between the two graphs.
+    // Events read before it (some still held for reordering) belong to the old pipelines.
+    this.reorder.flush();
+    this.current = nextGraph;
+    this.config = next;
+
     if (this.host && report.started.length) {
       if (this.live) await this.startProbes(report.started, this.host, this.live);
       else for (const id of report.started) await this.createInput(id, this.host);
     }
     await oldGraph.shutdown();
     this.deps.logger.info(report, 'configuration reloaded');
+    return report;
+  }
+
+  private reloadIgnored(report: ReloadReport): ReloadReport {
+    this.deps.logger.warn('configuration not reloaded: netspan is stopping');
     return report;
   }
 
