@@ -715,6 +715,49 @@ void test('render errors: required and fail messages reach the user', async () =
   assert.deepEqual(container(r).args, ['--config', '/etc/netspan/mine.yaml']);
 });
 
+void test('existingConfigMap: probes kept on health.port; values.yaml and NOTES say the file must enable telemetry.health there', async () => {
+  const values = await writeValues(
+    'existing-health.yaml',
+    'existingConfigMap: my-pipelines\nconfigFile: mine.yaml\nhealth:\n  port: 9464\n',
+  );
+  const r = await render(values);
+  const c = container(r);
+  assert.deepEqual(c.ports, [{ name: 'health', containerPort: 9464, protocol: 'TCP' }]);
+  assert.equal(c.livenessProbe.httpGet.port, 'health');
+  assert.equal(c.readinessProbe.httpGet.port, 'health');
+  const notes = (await renderRaw([values], ['-notes'])).stderr;
+  assert.match(notes, /existingConfigMap "my-pipelines": the chart does not add telemetry\.health to it/);
+  assert.match(notes, /mine\.yaml must set telemetry\.health\.enabled: true and telemetry\.health\.port: 9464/);
+  // The block the comment shows is what netspan needs: health is off by default.
+  assert.equal(healthConfigSchema.parse(undefined).enabled, false);
+  const comment = readFileSync(join(CHART, 'values.yaml'), 'utf8')
+    .split('\n')
+    .filter(
+      (l, i, all) =>
+        l.startsWith('#') &&
+        all
+          .slice(i)
+          .find((x) => !x.startsWith('#'))
+          ?.startsWith('existingConfigMap:'),
+    )
+    .map((l) => l.replace(/^# ?/, ''))
+    .join('\n');
+  const block = parseYaml(comment.slice(comment.indexOf('telemetry:'), comment.indexOf('# = health.port'))) as Obj;
+  assert.deepEqual(healthConfigSchema.parse(block.telemetry.health), {
+    enabled: true,
+    host: '0.0.0.0',
+    port: defaults().health.port,
+    failing_threshold_ms: 60_000,
+  });
+  // Without existingConfigMap, or with the probes off, no such note.
+  assert.doesNotMatch((await renderRaw([], ['-notes'])).stderr, /existingConfigMap/);
+  const off = await writeValues(
+    'existing-noprobes.yaml',
+    'existingConfigMap: my-pipelines\nlivenessProbe:\n  enabled: false\nreadinessProbe:\n  enabled: false\n',
+  );
+  assert.doesNotMatch((await renderRaw([off], ['-notes'])).stderr, /existingConfigMap/);
+});
+
 // ---- values.schema.json ----
 
 function schemaValidator() {
