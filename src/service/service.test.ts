@@ -55,16 +55,21 @@ pipelines:
   two: { probes: [soconnect, tcpretrans], exporters: [capture/b] }
 `;
 
-test('replay fans out to pipelines; garbage lines are counted; counters add up', async () => {
-  captured.clear();
-  const t = testTelemetry();
-  const svc = new Service({
+/** A service running `twoPipelines` into the capture exporters. */
+function twoPipelineService(t = testTelemetry()): Service {
+  return new Service({
     config: config(twoPipelines),
     registry: fakeRegistry,
     telemetry: t,
     logger: silentLogger(),
     env: {},
   });
+}
+
+test('replay fans out to pipelines; garbage lines are counted; counters add up', async () => {
+  captured.clear();
+  const t = testTelemetry();
+  const svc = twoPipelineService(t);
   const file = await recordFile([
     'soconnect\tE\t1',
     'tcpretrans\tE\t2',
@@ -145,13 +150,7 @@ for (const size of [1, 2, 3]) {
 test('a valid reload during replay loses and duplicates nothing; unchanged probes are kept', async () => {
   captured.clear();
   const t = testTelemetry();
-  const svc = new Service({
-    config: config(twoPipelines),
-    registry: fakeRegistry,
-    telemetry: t,
-    logger: silentLogger(),
-    env: {},
-  });
+  const svc = twoPipelineService(t);
   const n = 200_000;
   const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
   const replaying = svc.replay(file, host);
@@ -183,13 +182,7 @@ test('an invalid reload is logged and the running pipelines keep going', async (
   const cfgFile = join(dir, 'netspan.yaml');
   await writeFile(cfgFile, twoPipelines);
   const t = testTelemetry();
-  const svc = new Service({
-    config: config(twoPipelines),
-    registry: fakeRegistry,
-    telemetry: t,
-    logger: silentLogger(),
-    env: {},
-  });
+  const svc = twoPipelineService(t);
   const reloader = watchConfig(cfgFile, svc, fakeRegistry, {}, silentLogger(), twoPipelines);
   await writeFile(cfgFile, 'pipelines:\n  broken: { probes: [nosuch], exporters: [capture/a] }\n');
   assert.equal(await reloader.reload('test'), false);
@@ -210,13 +203,7 @@ test('an invalid reload is logged and the running pipelines keep going', async (
 test('events of a probe that a reload removed, arriving after the swap, are counted as dropped (no_pipeline)', async () => {
   captured.clear();
   const t = testTelemetry();
-  const svc = new Service({
-    config: config(twoPipelines),
-    registry: fakeRegistry,
-    telemetry: t,
-    logger: silentLogger(),
-    env: {},
-  });
+  const svc = twoPipelineService(t);
   await svc.replay(await recordFile([]), host);
   const report = await svc.reload(
     config(`
@@ -240,13 +227,7 @@ pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
 
 test('a reload that comes in while netspan stops is ignored: nothing new starts after stop()', async () => {
   captured.clear();
-  const svc = new Service({
-    config: config(twoPipelines),
-    registry: fakeRegistry,
-    telemetry: testTelemetry(),
-    logger: silentLogger(),
-    env: {},
-  });
+  const svc = twoPipelineService(testTelemetry());
   await svc.replay(await recordFile(['soconnect\tE\t1']), host);
   const graph = svc.graph;
   const stopping = svc.stop();
