@@ -144,8 +144,10 @@ function summary(logger: Logger, t: Telemetry, extra: Record<string, unknown>): 
   for (const s of t.eventsDiscarded.snapshot()) discarded[`${s.labels.component}:${s.labels.reason}`] = s.value;
   const perProbe: Record<string, number> = {};
   for (const s of t.eventsReceived.snapshot()) perProbe[s.labels.probe ?? '?'] = s.value;
-  // Records an OTLP exporter gave up after their batch was accepted: retransmits/drops that waited for
-  // their connect (connection traces), and records the collector rejected in a partial success.
+  // Spans and log records an OTLP exporter did not deliver, per signal (a unit of its own: an event
+  // makes up to one of each). Beyond the events counted above it holds those lost after their batch
+  // was counted sent (retransmits/drops that waited for their connect, records a collector rejected in
+  // a partial success); it also counts the records of batches dropped above (export_failed, shutdown).
   const records: Record<string, number> = {};
   const otlp = t.metrics.collect().find((m) => m.name === 'netspan_otlp_records_dropped_total');
   for (const s of otlp?.series ?? []) records[`${s.labels.exporter}:${s.labels.signal}:${s.labels.reason}`] = s.value;
