@@ -13,8 +13,7 @@ import { RateLimitedLog } from './rate-limited-log.js';
 import type { ParseErrorType } from '../core/parser.js';
 
 /** Why an event was lost after it entered the pipeline (bounded). */
-export type DropReason =
-  'queue_full' | 'export_failed' | 'shutdown' | 'rate_limited' | 'too_large' | 'processor_error' | 'no_pipeline';
+export type DropReason = 'queue_full' | 'export_failed' | 'shutdown' | 'processor_error' | 'no_pipeline';
 /** Why an event was intentionally discarded by a processor (bounded). */
 export type DiscardReason = 'filtered' | 'sampled_out' | 'rate_limited';
 
