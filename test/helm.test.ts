@@ -184,29 +184,29 @@ void test('DaemonSet: host paths mounted read-only where they belong', async () 
     (spec.volumes as Obj[]).filter((v) => v.hostPath).map((v) => [v.name, v.hostPath.path]),
   );
   assert.deepEqual(hostPaths, {
-    tracefs: '/sys/kernel/tracing',
-    debugfs: '/sys/kernel/debug',
-    btf: '/sys/kernel/btf',
-    cgroup: '/sys/fs/cgroup',
-    'host-proc': '/proc',
+    'netspan-tracefs': '/sys/kernel/tracing',
+    'netspan-debugfs': '/sys/kernel/debug',
+    'netspan-btf': '/sys/kernel/btf',
+    'netspan-cgroup': '/sys/fs/cgroup',
+    'netspan-host-proc': '/proc',
   });
   const mounts: Record<string, Obj> = Object.fromEntries((container(r).volumeMounts as Obj[]).map((m) => [m.name, m]));
   assert.deepEqual(Object.fromEntries(Object.entries(mounts).map(([n, m]) => [n, m.mountPath])), {
-    config: '/etc/netspan',
-    tmp: '/tmp',
-    tracefs: '/sys/kernel/tracing',
-    debugfs: '/sys/kernel/debug',
-    btf: '/sys/kernel/btf',
-    cgroup: '/sys/fs/cgroup',
-    'host-proc': '/host/proc',
+    'netspan-config': '/etc/netspan',
+    'netspan-tmp': '/tmp',
+    'netspan-tracefs': '/sys/kernel/tracing',
+    'netspan-debugfs': '/sys/kernel/debug',
+    'netspan-btf': '/sys/kernel/btf',
+    'netspan-cgroup': '/sys/fs/cgroup',
+    'netspan-host-proc': '/host/proc',
   });
   for (const [name, m] of Object.entries(mounts)) {
-    if (name === 'tmp') assert.equal(m.readOnly, undefined, 'the emptyDir /tmp is the only writable mount');
+    if (name === 'netspan-tmp') assert.equal(m.readOnly, undefined, 'the emptyDir /tmp is the only writable mount');
     else assert.equal(m.readOnly, true, `${name} is read-only`);
   }
-  const tmpVol = (spec.volumes as Obj[]).find((v) => v.name === 'tmp')!;
+  const tmpVol = (spec.volumes as Obj[]).find((v) => v.name === 'netspan-tmp')!;
   assert.deepEqual(tmpVol.emptyDir, { sizeLimit: '64Mi' });
-  assert.deepEqual((spec.volumes as Obj[]).find((v) => v.name === 'config')!.configMap, { name: 'netspan' });
+  assert.deepEqual((spec.volumes as Obj[]).find((v) => v.name === 'netspan-config')!.configMap, { name: 'netspan' });
 });
 
 void test('process and container processors read the host procfs where the chart mounts it (default values and every example)', async () => {
@@ -221,7 +221,7 @@ void test('process and container processors read the host procfs where the chart
       undefined,
       `${label}: nothing reads HOST_PROC`,
     );
-    const mount = (container(r).volumeMounts as Obj[]).find((m) => m.name === 'host-proc')!;
+    const mount = (container(r).volumeMounts as Obj[]).find((m) => m.name === 'netspan-host-proc')!;
     assert.deepEqual((podSpec(r).volumes as Obj[]).find((v) => v.name === mount.name)!.hostPath, {
       path: '/proc',
       type: 'Directory',
@@ -280,16 +280,16 @@ void test('env: identity from the downward API, endpoints as values', async () =
 void test('health: probes hit /healthz and /readyz on the port the pipeline serves; scrape annotations optional', async () => {
   const r = await render();
   const c = container(r);
-  assert.deepEqual(c.ports, [{ name: 'health', containerPort: 8080, protocol: 'TCP' }]);
+  assert.deepEqual(c.ports, [{ name: 'netspan-health', containerPort: 8080, protocol: 'TCP' }]);
   assert.deepEqual(c.livenessProbe, {
-    httpGet: { path: '/healthz', port: 'health' },
+    httpGet: { path: '/healthz', port: 'netspan-health' },
     initialDelaySeconds: 10,
     periodSeconds: 20,
     timeoutSeconds: 5,
     failureThreshold: 3,
   });
   assert.deepEqual(c.readinessProbe, {
-    httpGet: { path: '/readyz', port: 'health' },
+    httpGet: { path: '/readyz', port: 'netspan-health' },
     initialDelaySeconds: 5,
     periodSeconds: 10,
     timeoutSeconds: 5,
@@ -315,7 +315,7 @@ void test('health: probes hit /healthz and /readyz on the port the pipeline serv
   const cc = container(custom);
   assert.equal(cc.ports[0].containerPort, 9464);
   assert.equal(cc.livenessProbe, undefined);
-  assert.equal(cc.readinessProbe.httpGet.port, 'health');
+  assert.equal(cc.readinessProbe.httpGet.port, 'netspan-health');
   const cdoc = parseYaml(custom.one('ConfigMap').data['netspan.yaml']) as Obj;
   assert.deepEqual(cdoc.telemetry, {
     log_level: 'debug',
@@ -470,26 +470,29 @@ void test('kafka example: brokers as env, SASL user name by secretKeyRef, passwo
     },
   );
   const vols = Object.fromEntries((podSpec(r).volumes as Obj[]).map((v) => [v.name, v]));
-  assert.deepEqual(vols['kafka-sasl']!.secret, {
+  assert.deepEqual(vols['netspan-kafka-sasl']!.secret, {
     secretName: 'netspan-kafka',
     items: [{ key: 'password', path: 'password' }],
   });
-  assert.deepEqual(vols['kafka-tls']!.secret, { secretName: 'kafka-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+  assert.deepEqual(vols['netspan-kafka-tls']!.secret, {
+    secretName: 'kafka-ca',
+    items: [{ key: 'ca.crt', path: 'ca.crt' }],
+  });
   const mounts = Object.fromEntries((c.volumeMounts as Obj[]).map((m) => [m.name, m]));
-  assert.deepEqual(mounts['kafka-sasl'], {
-    name: 'kafka-sasl',
+  assert.deepEqual(mounts['netspan-kafka-sasl'], {
+    name: 'netspan-kafka-sasl',
     mountPath: '/etc/netspan/secrets/kafka-sasl',
     readOnly: true,
   });
-  assert.deepEqual(mounts['kafka-tls'], {
-    name: 'kafka-tls',
+  assert.deepEqual(mounts['netspan-kafka-tls'], {
+    name: 'netspan-kafka-tls',
     mountPath: '/etc/netspan/secrets/kafka-tls',
     readOnly: true,
   });
   const doc = parseYaml(r.one('ConfigMap').data['netspan.yaml']) as Obj;
-  assert.equal(doc.exporters.kafka.sasl.password_file, `${mounts['kafka-sasl'].mountPath}/password`);
+  assert.equal(doc.exporters.kafka.sasl.password_file, `${mounts['netspan-kafka-sasl'].mountPath}/password`);
   assert.equal(doc.exporters.kafka.tls.enabled, true, 'the CA is only used with tls.enabled');
-  assert.equal(doc.exporters.kafka.tls.ca_file, `${mounts['kafka-tls'].mountPath}/ca.crt`);
+  assert.equal(doc.exporters.kafka.tls.ca_file, `${mounts['netspan-kafka-tls'].mountPath}/ca.crt`);
   assert.equal(doc.exporters.kafka.brokers, '${env:KAFKA_BROKERS}');
 });
 
@@ -507,6 +510,17 @@ void test('sidecar example: no DaemonSet; a patch with shareProcessNamespace, no
   assert.deepEqual(Object.keys(spec).sort(), ['containers', 'shareProcessNamespace', 'volumes']);
   const c = container(r);
   assert.equal(c.name, 'netspan');
+  // The patch merges into the workload's lists by name: nothing generic like config or tmp to fold into.
+  for (const v of spec.volumes as Obj[]) assert.match(v.name, /^netspan-/);
+  for (const m of c.volumeMounts as Obj[]) assert.match(m.name, /^netspan-/);
+  assert.deepEqual(
+    c.ports.map((p: Obj) => p.name),
+    ['netspan-health'],
+  );
+  // Health on a port other than the 8080 workloads often use, and the pipeline serves it there.
+  assert.equal(c.ports[0].containerPort, 18080);
+  const health = (parseYaml(r.one('ConfigMap', 'netspan').data['netspan.yaml']) as Obj).telemetry.health;
+  assert.equal(health.port, 18080);
   assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'], add: ['BPF', 'PERFMON', 'SYS_RESOURCE'] });
   assert.equal(c.securityContext.privileged, false);
   assert.deepEqual(r.one('ClusterRole').rules, EXPECTED_RULES);
@@ -551,7 +565,7 @@ void test('old-kernel example: privileged container, kernel headers mounted, no 
     '/sys/kernel/tracing',
     '/usr/src',
   ]);
-  for (const m of c.volumeMounts as Obj[]) if (m.name !== 'tmp') assert.equal(m.readOnly, true, m.name);
+  for (const m of c.volumeMounts as Obj[]) if (m.name !== 'netspan-tmp') assert.equal(m.readOnly, true, m.name);
 });
 
 void test('production example: dashboard ConfigMap for the Grafana sidecar, priority class, extra capability', async () => {
@@ -711,7 +725,9 @@ void test('render errors: required and fail messages reach the user', async () =
     await writeValues('existing.yaml', 'existingConfigMap: my-pipelines\nconfigFile: mine.yaml\n'),
   );
   assert.equal(r.byKind('ConfigMap').length, 0);
-  assert.deepEqual((podSpec(r).volumes as Obj[]).find((v) => v.name === 'config')!.configMap, { name: 'my-pipelines' });
+  assert.deepEqual((podSpec(r).volumes as Obj[]).find((v) => v.name === 'netspan-config')!.configMap, {
+    name: 'my-pipelines',
+  });
   assert.deepEqual(container(r).args, ['--config', '/etc/netspan/mine.yaml']);
 });
 
@@ -722,9 +738,9 @@ void test('existingConfigMap: probes kept on health.port; values.yaml and NOTES 
   );
   const r = await render(values);
   const c = container(r);
-  assert.deepEqual(c.ports, [{ name: 'health', containerPort: 9464, protocol: 'TCP' }]);
-  assert.equal(c.livenessProbe.httpGet.port, 'health');
-  assert.equal(c.readinessProbe.httpGet.port, 'health');
+  assert.deepEqual(c.ports, [{ name: 'netspan-health', containerPort: 9464, protocol: 'TCP' }]);
+  assert.equal(c.livenessProbe.httpGet.port, 'netspan-health');
+  assert.equal(c.readinessProbe.httpGet.port, 'netspan-health');
   const notes = (await renderRaw([values], ['-notes'])).stderr;
   assert.match(notes, /existingConfigMap "my-pipelines": the chart does not add telemetry\.health to it/);
   assert.match(notes, /mine\.yaml must set telemetry\.health\.enabled: true and telemetry\.health\.port: 9464/);

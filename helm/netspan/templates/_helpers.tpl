@@ -213,21 +213,21 @@ args: [--config, /etc/netspan/{{ .Values.configFile }}]
 env:
   {{- include "netspan.env" . | nindent 2 }}
 ports:
-  - name: health
+  - name: netspan-health
     containerPort: {{ .Values.health.port }}
     protocol: TCP
 {{- if .Values.livenessProbe.enabled }}
 livenessProbe:
   httpGet:
     path: /healthz
-    port: health
+    port: netspan-health
   {{- toYaml (omit .Values.livenessProbe "enabled") | nindent 2 }}
 {{- end }}
 {{- if .Values.readinessProbe.enabled }}
 readinessProbe:
   httpGet:
     path: /readyz
-    port: health
+    port: netspan-health
   {{- toYaml (omit .Values.readinessProbe "enabled") | nindent 2 }}
 {{- end }}
 resources:
@@ -235,45 +235,45 @@ resources:
 securityContext:
   {{- include "netspan.securityContext" . | nindent 2 }}
 volumeMounts:
-  - name: config
+  - name: netspan-config
     mountPath: /etc/netspan
     readOnly: true
-  - name: tmp
+  - name: netspan-tmp
     mountPath: /tmp
-  - name: tracefs
+  - name: netspan-tracefs
     mountPath: /sys/kernel/tracing
     readOnly: true
   {{- if .Values.hostMounts.debugfs }}
-  - name: debugfs
+  - name: netspan-debugfs
     mountPath: /sys/kernel/debug
     readOnly: true
   {{- end }}
   {{- if .Values.hostMounts.btf }}
-  - name: btf
+  - name: netspan-btf
     mountPath: /sys/kernel/btf
     readOnly: true
   {{- end }}
-  - name: cgroup
+  - name: netspan-cgroup
     mountPath: /sys/fs/cgroup
     readOnly: true
-  - name: host-proc
+  - name: netspan-host-proc
     mountPath: /host/proc
     readOnly: true
   {{- if .Values.hostMounts.kernelHeaders }}
-  - name: lib-modules
+  - name: netspan-lib-modules
     mountPath: /lib/modules
     readOnly: true
-  - name: usr-src
+  - name: netspan-usr-src
     mountPath: /usr/src
     readOnly: true
   {{- end }}
   {{- if .Values.kafka.sasl.existingSecret }}
-  - name: kafka-sasl
+  - name: netspan-kafka-sasl
     mountPath: /etc/netspan/secrets/kafka-sasl
     readOnly: true
   {{- end }}
   {{- if .Values.kafka.tls.existingSecret }}
-  - name: kafka-tls
+  - name: netspan-kafka-tls
     mountPath: /etc/netspan/secrets/kafka-tls
     readOnly: true
   {{- end }}
@@ -286,45 +286,45 @@ volumeMounts:
 
 {{/* The pod volumes the container mounts. */}}
 {{- define "netspan.volumes" -}}
-- name: config
+- name: netspan-config
   configMap:
     name: {{ include "netspan.configMapName" . }}
-- name: tmp
+- name: netspan-tmp
   emptyDir:
     sizeLimit: 64Mi
-- name: tracefs
+- name: netspan-tracefs
   hostPath:
     path: /sys/kernel/tracing
 {{- if .Values.hostMounts.debugfs }}
-- name: debugfs
+- name: netspan-debugfs
   hostPath:
     path: /sys/kernel/debug
 {{- end }}
 {{- if .Values.hostMounts.btf }}
-- name: btf
+- name: netspan-btf
   hostPath:
     path: /sys/kernel/btf
 {{- end }}
-- name: cgroup
+- name: netspan-cgroup
   hostPath:
     path: /sys/fs/cgroup
     type: Directory
-- name: host-proc
+- name: netspan-host-proc
   hostPath:
     path: /proc
     type: Directory
 {{- if .Values.hostMounts.kernelHeaders }}
-- name: lib-modules
+- name: netspan-lib-modules
   hostPath:
     path: /lib/modules
     type: Directory
-- name: usr-src
+- name: netspan-usr-src
   hostPath:
     path: /usr/src
     type: Directory
 {{- end }}
 {{- if .Values.kafka.sasl.existingSecret }}
-- name: kafka-sasl
+- name: netspan-kafka-sasl
   secret:
     secretName: {{ .Values.kafka.sasl.existingSecret }}
     items:
@@ -332,7 +332,7 @@ volumeMounts:
         path: {{ .Values.kafka.sasl.passwordKey }}
 {{- end }}
 {{- if .Values.kafka.tls.existingSecret }}
-- name: kafka-tls
+- name: netspan-kafka-tls
   secret:
     secretName: {{ .Values.kafka.tls.existingSecret }}
     items:
