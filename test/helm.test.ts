@@ -185,7 +185,6 @@ void test('DaemonSet: host paths mounted read-only where they belong', async () 
   );
   assert.deepEqual(hostPaths, {
     'netspan-tracefs': '/sys/kernel/tracing',
-    'netspan-debugfs': '/sys/kernel/debug',
     'netspan-btf': '/sys/kernel/btf',
     'netspan-cgroup': '/sys/fs/cgroup',
     'netspan-host-proc': '/proc',
@@ -195,7 +194,6 @@ void test('DaemonSet: host paths mounted read-only where they belong', async () 
     'netspan-config': '/etc/netspan',
     'netspan-tmp': '/tmp',
     'netspan-tracefs': '/sys/kernel/tracing',
-    'netspan-debugfs': '/sys/kernel/debug',
     'netspan-btf': '/sys/kernel/btf',
     'netspan-cgroup': '/sys/fs/cgroup',
     'netspan-host-proc': '/host/proc',
@@ -543,7 +541,7 @@ void test('sidecar example: no DaemonSet; a patch with shareProcessNamespace, no
   assert.match(patch.spec.template.metadata.annotations['checksum/config'], /^[0-9a-f]{64}$/);
 });
 
-void test('old-kernel example: privileged container, kernel headers mounted, no BTF mount', async () => {
+void test('old-kernel example: privileged container, kernel headers and debugfs mounted, no BTF mount', async () => {
   const r = await render(join(EXAMPLES, 'old-kernel.yaml'));
   const c = container(r);
   assert.deepEqual(c.securityContext, {
