@@ -177,6 +177,22 @@ void test('DaemonSet: least-privilege security context, hostPID, tolerate everyt
   assert.deepEqual(container(r).resources, { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '512Mi' } });
 });
 
+void test('securityContext.appArmorProfile: RuntimeDefault, Unconfined or a Localhost profile, in either spelling', async () => {
+  const cases: [string, Obj | undefined][] = [
+    ['""', undefined],
+    ['RuntimeDefault', { type: 'RuntimeDefault' }],
+    ['runtime/default', { type: 'RuntimeDefault' }],
+    ['Unconfined', { type: 'Unconfined' }],
+    ['unconfined', { type: 'Unconfined' }],
+    ['localhost/netspan-bpf', { type: 'Localhost', localhostProfile: 'netspan-bpf' }],
+    ['netspan-bpf', { type: 'Localhost', localhostProfile: 'netspan-bpf' }],
+  ];
+  for (const [value, want] of cases) {
+    const r = await render(await writeValues('apparmor.yaml', `securityContext:\n  appArmorProfile: ${value}\n`));
+    assert.deepEqual(container(r).securityContext.appArmorProfile, want, value);
+  }
+});
+
 void test('DaemonSet: host paths mounted read-only where they belong', async () => {
   const r = await render();
   const spec = podSpec(r);
@@ -837,6 +853,11 @@ void test('values.schema.json rejects bad values with the expected message', () 
     bad({ extraEnv: [{ name: 'KAFKA_PASSWORD', value: 'hunter2' }] }).includes('/extraEnv/0 must NOT be valid'),
   );
   assert.ok(bad({ health: { port: 70000 } }).includes('/health/port must be <= 65535'));
+  assert.ok(
+    bad({ securityContext: { appArmorProfile: 'docker/default' } }).some((m) =>
+      m.startsWith('/securityContext/appArmorProfile must match pattern'),
+    ),
+  );
   assert.ok(
     bad({ otlp: { headersSecret: { name: 'otlp-auth', key: 'headers' } } }).includes(
       '/otlp must NOT have additional properties',

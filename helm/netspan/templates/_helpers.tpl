@@ -145,10 +145,16 @@ seccompProfile:
   # Unconfined by default: older container runtimes' default seccomp profiles
   # refuse bpf(2) and perf_event_open(2) even with CAP_BPF/CAP_PERFMON.
   type: {{ .Values.securityContext.seccompProfile }}
-{{- if .Values.securityContext.appArmorProfile }}
+{{- with .Values.securityContext.appArmorProfile }}
 appArmorProfile:
+  {{- if or (eq . "RuntimeDefault") (eq . "runtime/default") }}
+  type: RuntimeDefault
+  {{- else if or (eq . "Unconfined") (eq . "unconfined") }}
+  type: Unconfined
+  {{- else }}
   type: Localhost
-  localhostProfile: {{ .Values.securityContext.appArmorProfile }}
+  localhostProfile: {{ trimPrefix "localhost/" . | quote }}
+  {{- end }}
 {{- end }}
 {{- end -}}
 {{- end -}}
