@@ -2,7 +2,8 @@
  * `${env:NAME}` and `${env:NAME:-default}` substitution in string values,
  * like the OpenTelemetry Collector; `$$` stands for a literal `$`. A value
  * that is exactly one reference takes the type the text reads as (a port
- * number stays a number).
+ * number stays a number), unless the schema wants a string there (load.ts:
+ * a token or password that happens to be all digits keeps its text).
  */
 const REF = /\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -10,7 +11,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export type Substituted = { ok: true; value: string | number | boolean } | { ok: false; error: string };
 
-export function substituteEnv(text: string, env: Env): Substituted {
+/** `typed`: a value that is exactly one reference may become a number or boolean (false: always a string). */
+export function substituteEnv(text: string, env: Env, typed = true): Substituted {
   if (!text.includes('$')) return { ok: true, value: text };
   let missing: string | undefined;
   let refs = 0;
@@ -29,7 +31,7 @@ export function substituteEnv(text: string, env: Env): Substituted {
       error: `environment variable ${missing} is not set and has no default (write \${env:${missing}:-value})`,
     };
   }
-  const whole = refs === 1 && /^\$\{env:[^}]*\}$/.test(text);
+  const whole = typed && refs === 1 && /^\$\{env:[^}]*\}$/.test(text);
   if (whole) {
     if (/^-?\d+(\.\d+)?$/.test(out)) return { ok: true, value: Number(out) };
     if (out === 'true' || out === 'false') return { ok: true, value: out === 'true' };

@@ -105,4 +105,39 @@ test('env substitution: defaults, $$ escapes, types of whole-value references', 
   assert.deepEqual(substituteEnv('${env:B:-localhost:9092}', {}), { ok: true, value: 'localhost:9092' });
   assert.deepEqual(substituteEnv('$${env:B}', {}), { ok: true, value: '${env:B}' });
   assert.equal(substituteEnv('${env:B}', {}).ok, false);
+  assert.deepEqual(substituteEnv('${env:A}', { A: '9092' }, false), { ok: true, value: '9092' });
+});
+
+test('a whole-value reference keeps its text where the schema wants a string: an all-digit token in an OTLP header', () => {
+  const text = (ref: string) => `
+probes: { soconnect: {} }
+exporters:
+  otlp:
+    endpoint: http://127.0.0.1:4317
+    headers:
+      authorization: ${ref}
+    metrics:
+      export_interval_ms: \${env:T}
+pipelines: { p: { probes: [soconnect], exporters: [otlp] } }
+`;
+  const env = { TOKEN: '0123456789', T: '2500' };
+  const r = loadConfigText(text('"${env:TOKEN}"'), 'h.yaml', registry, env);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  const otlp = r.config.exporters.get('otlp')!.config as {
+    headers: Record<string, string>;
+    metrics: { export_interval_ms: number };
+  };
+  assert.deepEqual(otlp.headers, { authorization: '0123456789' });
+  assert.equal(otlp.metrics.export_interval_ms, 2500, 'a plain reference still reads as a number');
+  // unquoted too (as Helm's toYaml writes it), leading zero and all
+  const plain = loadConfigText(text('${env:TOKEN}'), 'h.yaml', registry, env);
+  assert.ok(plain.ok, JSON.stringify(!plain.ok && plain.errors));
+  assert.deepEqual((plain.config.exporters.get('otlp')!.config as { headers: unknown }).headers, {
+    authorization: '0123456789',
+  });
+  const big = loadConfigText(text('${env:TOKEN}'), 'h.yaml', registry, { ...env, TOKEN: '12345678901234567890123' });
+  assert.ok(big.ok);
+  assert.deepEqual((big.config.exporters.get('otlp')!.config as { headers: unknown }).headers, {
+    authorization: '12345678901234567890123',
+  });
 });

@@ -5,7 +5,7 @@
  * and key path, and a "did you mean" where a typo is likely.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, issueMessage, knownKeysAt, suggest, type ConfigError } from './errors.js';
 import { substituteEnv, type Env } from './env.js';
@@ -57,14 +57,28 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
   }
 
   // ${env:...} substitution in place, so positions stay with the original text.
+  /** Plain whole-value references that became a number or boolean, with their text (by path). */
+  const typedRefs = new Map<string, { node: Scalar; text: string }>();
   visit(doc, {
     Scalar(_key, node, path) {
       if (typeof node.value !== 'string') return;
       const r = substituteEnv(node.value, env);
-      if (r.ok) node.value = r.value;
-      else at(node.range?.[0], nodePath(path), r.error);
+      if (r.ok) {
+        if (typeof r.value !== 'string') {
+          const text = substituteEnv(node.value, env, false);
+          if (text.ok) typedRefs.set(formatPath(nodePath(path)), { node, text: String(text.value) });
+        }
+        node.value = r.value;
+      } else at(node.range?.[0], nodePath(path), r.error);
     },
   });
+  // Where the schema wants a string (a token of digits, a header), such a value stays the text it was.
+  if (typedRefs.size > 0) {
+    for (const path of stringsWanted(doc.toJS() as Record<string, unknown>, catalog)) {
+      const ref = typedRefs.get(path);
+      if (ref) ref.node.value = ref.text;
+    }
+  }
 
   const envErrorPaths = new Set(errors.map((e) => e.path));
   const raw = doc.toJS() as Record<string, unknown>;
@@ -139,6 +153,31 @@ export function loadConfigText(text: string, file: string, catalog: ComponentCat
 
   errors.sort((a, b) => a.line - b.line || a.col - b.col);
   return errors.length ? { ok: false, errors } : { ok: true, config };
+}
+
+/** Paths (formatted) where the file's schemas expect a string and got something else. */
+function stringsWanted(raw: Record<string, unknown>, catalog: ComponentCatalog): Set<string> {
+  const out = new Set<string>();
+  const collect = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): void => {
+    for (const i of issues) {
+      const wantsString =
+        (i.code === 'invalid_type' && i.expected === 'string') ||
+        (i.code === 'invalid_union' &&
+          i.errors.some((branch) => branch.some((b) => b.code === 'invalid_type' && b.expected === 'string')));
+      if (wantsString) out.add(formatPath([...prefix, ...i.path]));
+    }
+  };
+  const top = configFileSchema.safeParse(raw);
+  if (!top.success) collect(top.error.issues, []);
+  for (const section of SECTIONS) {
+    const bodies = raw[section];
+    if (!bodies || typeof bodies !== 'object') continue;
+    for (const [id, body] of Object.entries(bodies)) {
+      const parsed = catalog[section].get(componentType(id))?.configSchema.safeParse(body ?? {});
+      if (parsed && !parsed.success) collect(parsed.error.issues, [section, id]);
+    }
+  }
+  return out;
 }
 
 function reportIssues(

@@ -66,7 +66,7 @@ export function configReference(registry: Registry): string {
     '',
     '_Generated from the schemas by `npm run reference`; do not edit by hand._',
     '',
-    'A pipeline file has five top-level keys. Components are named `type` or `type/name` (as in the OpenTelemetry Collector), so one type can be configured several times. `${env:NAME}` and `${env:NAME:-default}` are replaced by environment variables in every string value; `$$` is a literal `$`.',
+    'A pipeline file has five top-level keys. Components are named `type` or `type/name` (as in the OpenTelemetry Collector), so one type can be configured several times. `${env:NAME}` and `${env:NAME:-default}` are replaced by environment variables in every string value; `$$` is a literal `$`. A value that is exactly one reference reads as a number or boolean when its text is one (a port), except where a string is expected (a header or password of digits keeps its text).',
     '',
     '```yaml',
     'probes:      { <probe id>: <probe options> }',
