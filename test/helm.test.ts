@@ -223,7 +223,7 @@ void test('DaemonSet: host paths mounted read-only where they belong', async () 
   assert.deepEqual((spec.volumes as Obj[]).find((v) => v.name === 'netspan-config')!.configMap, { name: 'netspan' });
 });
 
-void test('process and container processors read the host procfs where the chart mounts it (default values and every example)', async () => {
+void test('process and container processors read the host procfs, and container the host cgroup2 hierarchy, where the chart mounts them (default values and every example)', async () => {
   let checked = 0;
   for (const [label, files] of [['default', []], ...exampleFiles.map((f) => [f, [join(EXAMPLES, f)]])] as [
     string,
@@ -236,6 +236,11 @@ void test('process and container processors read the host procfs where the chart
       `${label}: nothing reads HOST_PROC`,
     );
     const mount = (container(r).volumeMounts as Obj[]).find((m) => m.name === 'netspan-host-proc')!;
+    const cgroupMount = (container(r).volumeMounts as Obj[]).find((m) => m.name === 'netspan-cgroup')!;
+    assert.equal(
+      (podSpec(r).volumes as Obj[]).find((v) => v.name === cgroupMount.name)!.hostPath.path,
+      '/sys/fs/cgroup',
+    );
     assert.deepEqual((podSpec(r).volumes as Obj[]).find((v) => v.name === mount.name)!.hostPath, {
       path: '/proc',
       type: 'Directory',
@@ -246,6 +251,8 @@ void test('process and container processors read the host procfs where the chart
       for (const [id, body] of Object.entries((doc.processors ?? {}) as Obj)) {
         if (!['process', 'container'].includes(componentType(id))) continue;
         assert.equal(body?.proc_root, mount.mountPath, `${label}/${file}: processors.${id}.proc_root`);
+        if (componentType(id) === 'container')
+          assert.equal(body?.cgroup_root, cgroupMount.mountPath, `${label}/${file}: processors.${id}.cgroup_root`);
         checked++;
       }
     }
