@@ -330,7 +330,7 @@ void test('health: probes hit /healthz and /readyz on the port the pipeline serv
   const custom = await render(
     await writeValues(
       'health.yaml',
-      'health:\n  port: 9464\n  failingThresholdMs: 120000\nmetrics:\n  podAnnotations: true\nlivenessProbe:\n  enabled: false\nlogLevel: debug\n',
+      'health:\n  host: "::"\n  port: 9464\n  failingThresholdMs: 120000\nmetrics:\n  podAnnotations: true\nlivenessProbe:\n  enabled: false\nlogLevel: debug\n',
     ),
   );
   const cc = container(custom);
@@ -340,7 +340,7 @@ void test('health: probes hit /healthz and /readyz on the port the pipeline serv
   const cdoc = parseYaml(custom.one('ConfigMap').data['netspan.yaml']) as Obj;
   assert.deepEqual(cdoc.telemetry, {
     log_level: 'debug',
-    health: { enabled: true, host: '0.0.0.0', port: 9464, failing_threshold_ms: 120_000 },
+    health: { enabled: true, host: '::', port: 9464, failing_threshold_ms: 120_000 },
   });
   const ann = custom.one('DaemonSet').spec.template.metadata.annotations;
   assert.equal(ann['prometheus.io/scrape'], 'true');

@@ -70,7 +70,7 @@ container's environment, never in the ConfigMap).
 {{- if not (hasKey $tel "log_level") -}}
 {{- $_ := set $tel "log_level" .root.Values.logLevel -}}
 {{- end -}}
-{{- $_ := set $tel "health" (dict "enabled" true "host" "0.0.0.0" "port" (int .root.Values.health.port) "failing_threshold_ms" (int .root.Values.health.failingThresholdMs)) -}}
+{{- $_ := set $tel "health" (dict "enabled" true "host" (default "0.0.0.0" .root.Values.health.host) "port" (int .root.Values.health.port) "failing_threshold_ms" (int .root.Values.health.failingThresholdMs)) -}}
 {{- $_ := set $doc "telemetry" $tel -}}
 {{- $file := .file -}}
 {{- with .root.Values.otlp.headersFromSecrets -}}
