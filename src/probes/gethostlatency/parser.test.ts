@@ -214,6 +214,26 @@ test('state is bounded: lookups that never finish are evicted oldest-first', () 
   assert.deepEqual(p.flush(), { kind: 'none' });
 });
 
+test('finished lookups pushed out of the bounded state are still emitted, once each, without their name', () => {
+  const p = createGetHostLatencyParser(clock);
+  const n = MAX_PENDING * 3;
+  const seen: bigint[] = [];
+  const take = (r: ParseResult): boolean => {
+    if (r.kind !== 'event') return false;
+    const e = r.event as GetHostLatencyEvent;
+    assert.equal(e.host, '');
+    seen.push(e.timeUnixNano - OFFSET);
+    return true;
+  };
+  // n lookups whose L came but whose H never did (lost, or far behind): each is parked by the next
+  for (let i = 0; i < n; i++) take(p.push(`L\t${i}\t1\t${i}\t0\tc\tgetaddrinfo\t5\t0\t0`));
+  assert.ok(seen.length >= MAX_PENDING, `evicted ones come out on the way (${seen.length})`);
+  for (let i = 0; i < 2 * n && take(p.flush()); i++);
+  assert.equal(seen.length, n, 'every finished lookup, evicted or not');
+  assert.equal(new Set(seen).size, n, 'each once');
+  assert.deepEqual(p.flush(), { kind: 'none' });
+});
+
 test('throughput: > 30k lines/s on recorded output (measured ~90k/s on the slow dev VM; a low-rate probe)', async () => {
   const base = (await testdata('recorded-mixed.txt')).filter((l) => l.length > 0);
   const lines: string[] = [];

@@ -93,14 +93,21 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
   // Two generations instead of LRU bookkeeping: parked lookups are looked up in
   // both, parked ones go to `young`; when it is full, `old` (never completed
   // within a whole generation) is dropped. At most MAX_PENDING entries.
+  // A dropped lookup that has its L line (it finished, but its name never
+  // came, or came a whole generation before its L: a DNS outage with many
+  // slow lookups at once) is an event all the same: it waits in `ready` and
+  // goes out, without its name, in place of the next line's `none`.
   let young = new Map<string, Pending>();
   let old = new Map<string, Pending>();
+  /** Finished lookups pushed out of the maps, emitted one per `none` (at most MAX_PENDING). */
+  const ready: Pending[] = [];
   let current: Pending | undefined;
   let currentStart = '';
   let currentTid = '';
 
   const park = (p: Pending): void => {
     if (young.size >= MAX_PENDING / 2) {
+      for (const q of old.values()) if (q.end !== undefined && ready.length < MAX_PENDING) ready.push(q);
       old = young;
       young = new Map();
     }
@@ -226,50 +233,56 @@ export function createGetHostLatencyParser(clock: Clock): ProbeParser {
     return finish(p);
   };
 
+  const pushLine = (line: string): ParseResult => {
+    if (line.length > MAX_LINE_LENGTH) return err('too_long', `line of ${line.length} characters`);
+    if (line.length === 0) return NONE;
+    const n = f.split(line);
+    const tag = f.length(0) === 1 ? line.charCodeAt(0) : 0;
+    switch (tag) {
+      case 0x48: // H
+      case 0x4d: {
+        // M
+        const name = tag === 0x48 ? 'H' : 'M';
+        if (n !== 4) return err('field_count', `${name} record with ${n} fields`);
+        const max = tag === 0x48 ? CHUNK1_BYTES : CHUNK2_BYTES;
+        const chunk = decodeEscapedName(line, max, f.start(3), f.end(3));
+        if (chunk === undefined) return err('bad_value', `${name} host chunk longer than ${max} bytes`);
+        const p = lookup(1, 2);
+        if (p === undefined) return err('bad_number', `${name} record start/tid not numeric`);
+        if (tag === 0x48) p.chunk1 = chunk;
+        else p.chunk2 = chunk;
+        return finish(p);
+      }
+      case 0x41: {
+        // A
+        const fam4 = f.is(3, '4');
+        if (!((fam4 && n === 5) || (f.is(3, '6') && n === 8))) {
+          return fam4 || f.is(3, '6')
+            ? err('field_count', `A record with ${n} fields`)
+            : err('bad_value', `A record family ${n > 3 ? f.str(3).slice(0, 8) : 'undefined'}`);
+        }
+        const p = lookup(1, 2);
+        if (p === undefined) return err('bad_number', 'A record start/tid not numeric');
+        return address(fam4, p);
+      }
+      case 0x4c: // L
+        return endRecord(line);
+      default: {
+        if (line.startsWith('Attaching ')) return NONE;
+        const lost = LOST_RE.exec(line);
+        if (lost) return { kind: 'lost', count: Number(lost[1]) };
+        return err('unknown_tag', `unexpected line: ${line.slice(0, 40)}`);
+      }
+    }
+  };
+
   return {
     push(line: string): ParseResult {
-      if (line.length > MAX_LINE_LENGTH) return err('too_long', `line of ${line.length} characters`);
-      if (line.length === 0) return NONE;
-      const n = f.split(line);
-      const tag = f.length(0) === 1 ? line.charCodeAt(0) : 0;
-      switch (tag) {
-        case 0x48: // H
-        case 0x4d: {
-          // M
-          const name = tag === 0x48 ? 'H' : 'M';
-          if (n !== 4) return err('field_count', `${name} record with ${n} fields`);
-          const max = tag === 0x48 ? CHUNK1_BYTES : CHUNK2_BYTES;
-          const chunk = decodeEscapedName(line, max, f.start(3), f.end(3));
-          if (chunk === undefined) return err('bad_value', `${name} host chunk longer than ${max} bytes`);
-          const p = lookup(1, 2);
-          if (p === undefined) return err('bad_number', `${name} record start/tid not numeric`);
-          if (tag === 0x48) p.chunk1 = chunk;
-          else p.chunk2 = chunk;
-          return finish(p);
-        }
-        case 0x41: {
-          // A
-          const fam4 = f.is(3, '4');
-          if (!((fam4 && n === 5) || (f.is(3, '6') && n === 8))) {
-            return fam4 || f.is(3, '6')
-              ? err('field_count', `A record with ${n} fields`)
-              : err('bad_value', `A record family ${n > 3 ? f.str(3).slice(0, 8) : 'undefined'}`);
-          }
-          const p = lookup(1, 2);
-          if (p === undefined) return err('bad_number', 'A record start/tid not numeric');
-          return address(fam4, p);
-        }
-        case 0x4c: // L
-          return endRecord(line);
-        default: {
-          if (line.startsWith('Attaching ')) return NONE;
-          const lost = LOST_RE.exec(line);
-          if (lost) return { kind: 'lost', count: Number(lost[1]) };
-          return err('unknown_tag', `unexpected line: ${line.slice(0, 40)}`);
-        }
-      }
+      const r = pushLine(line);
+      return r.kind === 'none' && ready.length > 0 ? { kind: 'event', event: build(ready.shift()!) } : r;
     },
     flush(): ParseResult {
+      if (ready.length > 0) return { kind: 'event', event: build(ready.shift()!) };
       if (current !== undefined) park(current);
       current = undefined;
       // A lookup whose L arrived but whose name lines did not: emit it with what we have.
