@@ -76,7 +76,9 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     type: z.literal('gethostlatency'),
     ...base,
     func: z.enum(['getaddrinfo', 'gethostbyname', 'gethostbyname2']).describe('libc resolver function'),
-    host: z.string().describe('Name looked up'),
+    host: z
+      .string()
+      .describe('Name looked up; empty when the probe lost the line that carries it (the lookup is still reported)'),
     latency_ns: z.int().min(0).describe('Call duration, ns'),
     result: z
       .string()
