@@ -12,6 +12,8 @@ import type { TopicInfo } from './protocol.js';
 export class TopicRecords {
   private parts: (PartitionRecords | undefined)[] = [];
   private info: TopicInfo | undefined;
+  /** Indexes of the partitions that have a leader (all of them when none has): where records without a key go. */
+  private available: number[] = [];
   private roundRobin = Math.floor(Math.random() * 1024);
 
   constructor(readonly name: string) {}
@@ -23,6 +25,14 @@ export class TopicRecords {
       const old = this.parts.filter((p): p is PartitionRecords => p !== undefined && p.count > 0);
       this.parts = info.partitions.map((p) => old.find((o) => o.partition === p.partition));
     }
+    if (info !== this.info) {
+      // like kafkajs and the Java client: no records without a key for a partition that is offline
+      this.available = [];
+      info.partitions.forEach((p, i) => {
+        if (p.leader >= 0) this.available.push(i);
+      });
+      if (this.available.length === 0) this.available = info.partitions.map((_, i) => i);
+    }
     this.info = info;
   }
 
@@ -33,14 +43,18 @@ export class TopicRecords {
   /**
    * Where a record with the key bytes [0, keyLen) of `key` goes (keyLen -1:
    * no key): murmur2 of the key modulo the partition count like the Java
-   * client, round-robin without a key. Needs setMetadata() first.
+   * client (whether or not that partition has a leader), round-robin over
+   * the partitions with a leader without a key. Needs setMetadata() first.
    */
   partitionFor(key: Uint8Array, keyLen: number): PartitionRecords {
     const partitions = this.info!.partitions;
-    const n = partitions.length;
     let i: number;
-    if (keyLen >= 0) i = (murmur2(key, keyLen) & 0x7fffffff) % n;
-    else i = this.roundRobin = (this.roundRobin + 1) % n;
+    if (keyLen >= 0) i = (murmur2(key, keyLen) & 0x7fffffff) % partitions.length;
+    else {
+      const available = this.available;
+      this.roundRobin = (this.roundRobin + 1) % available.length;
+      i = available[this.roundRobin]!;
+    }
     return (this.parts[i] ??= new PartitionRecords(this.name, partitions[i]!.partition));
   }
 

@@ -18,6 +18,7 @@ import { ByteReader, ByteWriter, WireError, varintSize, varlongSize } from './by
 import { BrokerConnection, ConnectionError } from './connection.js';
 import { errorKind, errorName, readMetadataResponse, readProduceResponse } from './protocol.js';
 import { encodeHeaders, PartitionRecords } from './record-batch.js';
+import { ProduceBatch } from './produce-batch.js';
 
 /** CRC-32C (Castagnoli), bit by bit. */
 function crc32cRef(b: Uint8Array): number {
@@ -272,6 +273,30 @@ void test('a record taken back (too large) leaves the batch as if it had never b
       [1, 1, 'two'],
     ],
   );
+});
+
+void test('records without a key go round-robin over the partitions that have a leader; over all when none has', () => {
+  const topic = new ProduceBatch().topic('t');
+  const none = Buffer.alloc(0);
+  const leaders = (ls: number[]) => ({
+    name: 't',
+    errorCode: 0,
+    partitions: ls.map((leader, partition) => ({ partition, leader, errorCode: 0 })),
+  });
+  const next = (n: number) => Array.from({ length: n }, () => topic.partitionFor(none, -1).partition);
+  topic.setMetadata(leaders([1, -1, 2, -1, 1]));
+  const got = next(9);
+  assert.deepEqual(new Set(got), new Set([0, 2, 4]), `${got.join(',')}`);
+  // in turn: each of the three once in every three records
+  for (let i = 3; i < got.length; i++) assert.equal(got[i], got[i - 3]);
+  // keyed records keep their partition even when it is offline (as in the Java client)
+  const key = Buffer.from('k1');
+  const keyed = topic.partitionFor(key, key.length).partition;
+  topic.setMetadata(leaders([-1, -1, -1, -1, -1]));
+  assert.equal(topic.partitionFor(key, key.length).partition, keyed);
+  assert.deepEqual(new Set(next(10)), new Set([0, 1, 2, 3, 4]), 'no partition has a leader: all of them');
+  topic.setMetadata(leaders([-1, -1, -1, 3, -1]));
+  assert.deepEqual(next(4), [3, 3, 3, 3]);
 });
 
 void test('gzip batches are smaller for repetitive records', async () => {
