@@ -11,10 +11,13 @@
  * The exporter asks for its topics' metadata (prepare()), writes each record
  * into its partition's buffer (produce-batch.ts: murmur2 of the key like the
  * Java client, round-robin without a key), then sendBatch() sends one
- * produce request per leader in parallel. Partitions that fail with a
- * leadership / topic creation error get fresh metadata and another try
- * (to the partition's leader then), up to `retries` times;
- * anything else throws `KafkaSendError` with its kind. Connection failures
+ * produce request per leader in parallel. Partitions that fail with an
+ * error fresh metadata may cure (protocol.ts refreshesMetadata: leadership
+ * moved, topic being created, storage or network trouble at the leader) get
+ * fresh metadata and another try (to the partition's leader then), up to
+ * `retries` times; anything else throws `KafkaSendError` with its kind. A
+ * failed topic's metadata is asked for again by the next send either way,
+ * and any topic's once it is older than METADATA_MAX_AGE_MS. Connection failures
  * throw with `connectionLost`, and the exporter starts over from the
  * bootstrap brokers.
  */
@@ -39,6 +42,13 @@ import { BATCH_HEADER_BYTES, encodeHeaders, type PartitionRecords } from './reco
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 /** Topics whose metadata is kept; the exporter's topics are one per event type, so this is only a guard. */
 const MAX_TOPICS = 1_000;
+/**
+ * Metadata of a topic older than this is asked for again before the next
+ * send (the Java client's metadata.max.age.ms), so that partitions added and
+ * leaders moved without an error on our side (a preferred-leader election)
+ * are seen.
+ */
+export const METADATA_MAX_AGE_MS = 5 * 60_000;
 
 /** The leader of a partition (by id) in a topic's metadata; -1 when it has none or is not there. */
 function leaderOf(t: TopicInfo, partition: number): number {
@@ -71,6 +81,10 @@ export class NetspanProducer implements ProducerClient {
   private readonly conns = new Map<number, BrokerConnection>();
   private bootstrap: BrokerConnection | undefined;
   private readonly topics = new Map<string, TopicInfo>();
+  /** When each topic's metadata in `topics` was fetched (Date.now()). */
+  private readonly topicsAt = new Map<string, number>();
+  /** METADATA_MAX_AGE_MS; tests shorten it. */
+  metadataMaxAgeMs = METADATA_MAX_AGE_MS;
   /** Why the last metadata had no partitions for a topic (being created, unknown, not authorized). */
   private readonly topicErrors = new Map<string, number>();
   private closed = false;
@@ -137,10 +151,16 @@ export class NetspanProducer implements ProducerClient {
       }
       this.brokers.set(b.nodeId, b);
     }
-    if (this.topics.size + md.topics.length > MAX_TOPICS) this.topics.clear();
+    if (this.topics.size + md.topics.length > MAX_TOPICS) {
+      this.topics.clear();
+      this.topicsAt.clear();
+    }
+    const now = Date.now();
     for (const t of md.topics) {
-      if (t.errorCode === 0 && t.partitions.length > 0) this.topics.set(t.name, t);
-      else {
+      if (t.errorCode === 0 && t.partitions.length > 0) {
+        this.topics.set(t.name, t);
+        this.topicsAt.set(t.name, now);
+      } else {
         this.topics.delete(t.name);
         if (this.topicErrors.size >= MAX_TOPICS) this.topicErrors.clear();
         this.topicErrors.set(t.name, t.errorCode === 0 ? 5 : t.errorCode);
@@ -160,9 +180,10 @@ export class NetspanProducer implements ProducerClient {
   }
 
   /**
-   * Metadata of these topics into `batch` (asked for when not known). A
-   * topic the cluster has no partitions for (being created, unknown, not
-   * authorized) is asked for again with back-off, up to `retries` times, while
+   * Metadata of these topics into `batch` (asked for when not known, or
+   * older than metadataMaxAgeMs). A topic the cluster has no partitions for
+   * (being created, unknown, not authorized) is asked for again with
+   * back-off, up to `retries` times, while
    * its error is one that fresh metadata can cure. Returns the topics that
    * still have none, with their Kafka error code. Throws KafkaSendError.
    */
@@ -170,7 +191,8 @@ export class NetspanProducer implements ProducerClient {
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.closed) throw new KafkaSendError('transient', 'Kafka client is closed', true);
-        const missing = names.filter((n) => !this.topics.has(n));
+        const stale = Date.now() - this.metadataMaxAgeMs;
+        const missing = names.filter((n) => !this.topics.has(n) || this.topicsAt.get(n)! < stale);
         if (missing.length > 0) await this.refresh(missing);
         const failed = new Map<string, number>();
         for (const n of names) {
@@ -222,10 +244,11 @@ export class NetspanProducer implements ProducerClient {
       if (this.closed) throw new KafkaSendError('transient', 'Kafka client is closed', true);
       const failed = await this.sendOnce(todo);
       if (failed.parts.length === 0) return;
+      // asked for again by the next try, or by the next send when this one gives up
+      for (const t of failed.topics) this.topics.delete(t);
       if (!failed.retriable || attempt >= this.opts.retries) {
         throw new KafkaSendError(failed.kind, failed.message);
       }
-      for (const t of failed.topics) this.topics.delete(t);
       await backOff(attempt);
       todo = failed.parts;
     }

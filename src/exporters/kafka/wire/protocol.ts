@@ -124,7 +124,12 @@ export function errorKind(code: number): 'transient' | 'too_large' | 'unknown_to
   return ERRORS[code]?.[1] ?? 'permanent';
 }
 
-/** Worth a metadata refresh and another try within the same send (leadership moved, topic being created). */
+/**
+ * Worth a metadata refresh and another try within the same send (leadership
+ * moved, topic being created, the leader's log directory failed, the leader
+ * lost its connection to the others): the errors the Java client refreshes
+ * its metadata for (InvalidMetadataException) and the producer retries.
+ */
 export function refreshesMetadata(code: number): boolean {
-  return code === 3 || code === 5 || code === 6 || code === 74 || code === 75;
+  return code === 3 || code === 5 || code === 6 || code === 13 || code === 56 || code === 74 || code === 75;
 }

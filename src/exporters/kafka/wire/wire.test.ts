@@ -415,14 +415,36 @@ void test('fuzz: hostile broker responses only ever throw WireError, and quickly
   );
 });
 
+interface FakeBrokerOptions {
+  /** Error code for each partition of the nth (from 0) produce request; undefined: left out of the answer. Default 0. */
+  produceError?: (n: number, topic: string, partition: number) => number | undefined;
+  /** Leaders (node ids; this broker is 1, -1 none) of a topic's partitions in Metadata. Default: one, led by this broker. */
+  leaders?: (topic: string) => number[];
+  /** A topic's error code in Metadata (with no partitions when not 0). Default 0. */
+  topicError?: (topic: string) => number;
+  /** Produce requests are answered this much later. */
+  produceDelayMs?: number;
+}
+
+interface FakeBroker {
+  port: number;
+  close: () => void;
+  /** The topics asked for by each Metadata request. */
+  metadata: string[][];
+  /** Each produce request: its acks, its (broker-side) timeout and its partitions as topic/partition. */
+  produce: { acks: number; timeoutMs: number; partitions: string[] }[];
+}
+
 /**
- * A broker that answers Metadata v1 normally and Produce v3 with the given
- * per-partition error code, or without the partition at all (undefined): a
- * misbehaviour librdkafka's mock cluster cannot be made to show.
+ * A one-broker cluster (node 1) answering Metadata v1 and Produce v3 as told:
+ * misbehaviour librdkafka's mock cluster cannot be made to show, and a record
+ * of what the client asked.
  */
-async function fakeBroker(produceError: number | undefined): Promise<{ port: number; close: () => void }> {
+async function fakeBroker(o: FakeBrokerOptions = {}): Promise<FakeBroker> {
+  const seen: FakeBroker = { port: 0, close: () => undefined, metadata: [], produce: [] };
   const server = createServer((s) => {
     let buf = Buffer.alloc(0);
+    s.on('error', () => undefined);
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
@@ -436,30 +458,73 @@ async function fakeBroker(produceError: number | undefined): Promise<{ port: num
         const w = new ByteWriter();
         const at = w.reserve(4);
         w.int32(corr);
+        let delay = 0;
         if (apiKey === 3) {
           const topics = r.array((x) => x.string());
-          w.int32(1).int32(1).string('127.0.0.1').int32(port).nullableString(null).int32(1);
+          seen.metadata.push(topics);
+          w.int32(1).int32(1).string('127.0.0.1').int32(seen.port).nullableString(null).int32(1);
           w.int32(topics.length);
-          for (const t of topics)
-            w.int16(0).string(t).int8(0).int32(1).int16(0).int32(0).int32(1).int32(1).int32(1).int32(1).int32(1);
+          for (const t of topics) {
+            const error = o.topicError?.(t) ?? 0;
+            const leaders = error === 0 ? (o.leaders?.(t) ?? [1]) : [];
+            w.int16(error).string(t).int8(0).int32(leaders.length);
+            leaders.forEach((leader, i) => w.int16(0).int32(i).int32(leader).int32(1).int32(1).int32(1).int32(1));
+          }
         } else {
+          const n = seen.produce.length;
           r.nullableString();
-          r.int16();
-          r.int32();
-          const topic = r.array((x) => x.string())[0] ?? 't';
-          if (produceError === undefined) w.int32(0);
-          else w.int32(1).string(topic).int32(1).int32(0).int16(produceError).int64(-1).int64(-1);
+          const acks = r.int16();
+          const timeoutMs = r.int32();
+          const parts: [string, number][] = [];
+          r.array((x) => {
+            const topic = x.string();
+            x.array((y) => {
+              parts.push([topic, y.int32()]);
+              y.nullableBytes();
+            });
+          });
+          seen.produce.push({ acks, timeoutMs, partitions: parts.map(([t, p]) => `${t}/${p}`) });
+          if (acks === 0) continue;
+          const answered = parts
+            .map(([t, p]) => [t, p, o.produceError ? o.produceError(n, t, p) : 0] as const)
+            .filter((x): x is [string, number, number] => x[2] !== undefined);
+          w.int32(answered.length);
+          for (const [t, p, code] of answered) w.string(t).int32(1).int32(p).int16(code).int64(-1).int64(-1);
           w.int32(0); // throttle
+          delay = o.produceDelayMs ?? 0;
         }
         w.int32At(w.pos - 4, at);
-        s.write(w.view());
+        const answer = Buffer.from(w.view());
+        if (delay > 0) setTimeout(() => s.write(answer), delay);
+        else s.write(answer);
       }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return { port, close: () => server.close() };
+  seen.port = (server.address() as AddressInfo).port;
+  seen.close = () => server.close();
+  return seen;
 }
+
+function fakeProducer(
+  broker: FakeBroker,
+  over: Partial<ConstructorParameters<typeof NetspanProducer>[0]> = {},
+): NetspanProducer {
+  return new NetspanProducer({
+    brokers: [`127.0.0.1:${broker.port}`],
+    clientId: 't',
+    acks: 'all',
+    compression: 'none',
+    idempotent: false,
+    connectTimeoutMs: 1_000,
+    requestTimeoutMs: 1_000,
+    retries: 1,
+    log: () => undefined,
+    ...over,
+  });
+}
+
+const REC: KafkaRecord = { topic: 't', key: 'k', value: Buffer.from('v'), headers: {}, timestampMs: 1 };
 
 void test('producer: a partition missing from the produce response is not taken as delivered; broker error codes map to kinds', async () => {
   const cases: [number | undefined, string, RegExp][] = [
@@ -469,22 +534,12 @@ void test('producer: a partition missing from the produce response is not taken 
     [6, 'transient', /NOT_LEADER_OR_FOLLOWER for t\/0/], // after client retries with fresh metadata
   ];
   for (const [code, kind, message] of cases) {
-    const broker = await fakeBroker(code);
-    const p = new NetspanProducer({
-      brokers: [`127.0.0.1:${broker.port}`],
-      clientId: 't',
-      acks: 'all',
-      compression: 'none',
-      idempotent: false,
-      connectTimeoutMs: 1_000,
-      requestTimeoutMs: 1_000,
-      retries: 1,
-      log: () => undefined,
-    });
+    const broker = await fakeBroker({ produceError: () => code });
+    const p = fakeProducer(broker);
     try {
       await p.connect();
       await assert.rejects(
-        p.send([{ topic: 't', key: 'k', value: Buffer.from('v'), headers: {}, timestampMs: 1 }]),
+        p.send([REC]),
         (e: unknown) => e instanceof KafkaSendError && e.kind === kind && message.test(e.message),
         `code ${code}`,
       );
@@ -492,5 +547,69 @@ void test('producer: a partition missing from the produce response is not taken 
       await p.disconnect();
       broker.close();
     }
+  }
+});
+
+void test('producer: KAFKA_STORAGE_ERROR and NETWORK_EXCEPTION get fresh metadata and another try within the send', async () => {
+  for (const code of [56, 13]) {
+    const broker = await fakeBroker({ produceError: (n) => (n === 0 ? code : 0) });
+    const p = fakeProducer(broker);
+    try {
+      await p.connect();
+      await p.send([REC]);
+      assert.deepEqual(broker.metadata, [[], ['t'], ['t']], `code ${code}: metadata asked for again`);
+      assert.deepEqual(
+        broker.produce.map((r) => r.partitions),
+        [['t/0'], ['t/0']],
+        `code ${code}`,
+      );
+    } finally {
+      await p.disconnect();
+      broker.close();
+    }
+  }
+});
+
+void test('producer: the metadata of a failed topic is asked for again by the next send, also when the failure was not retried', async () => {
+  const broker = await fakeBroker({ produceError: (n) => (n === 0 ? 6 : 0) });
+  const p = fakeProducer(broker, { retries: 0 });
+  try {
+    await p.connect();
+    await assert.rejects(
+      p.send([REC]),
+      (e: unknown) => e instanceof KafkaSendError && /NOT_LEADER_OR_FOLLOWER/.test(e.message),
+    );
+    await p.send([REC]);
+    assert.deepEqual(broker.metadata, [[], ['t'], ['t']]);
+    assert.equal(broker.produce.length, 2);
+  } finally {
+    await p.disconnect();
+    broker.close();
+  }
+});
+
+void test('producer: metadata older than metadataMaxAgeMs is asked for again before a send (partitions added are seen)', async () => {
+  let partitions = 1;
+  const broker = await fakeBroker({ leaders: () => Array.from({ length: partitions }, () => 1) });
+  const p = fakeProducer(broker);
+  const batch = new ProduceBatch();
+  const none = Buffer.alloc(0);
+  const spread = () => new Set(Array.from({ length: 6 }, () => batch.topic('t').partitionFor(none, -1).partition));
+  try {
+    await p.connect();
+    p.metadataMaxAgeMs = 200;
+    assert.deepEqual(await p.prepare(batch, ['t']), new Map());
+    assert.deepEqual(spread(), new Set([0]));
+    partitions = 3;
+    await p.prepare(batch, ['t']);
+    assert.deepEqual(broker.metadata, [[], ['t']], 'fresh metadata is kept');
+    assert.deepEqual(spread(), new Set([0]));
+    await new Promise((r) => setTimeout(r, 250));
+    await p.prepare(batch, ['t']);
+    assert.deepEqual(broker.metadata, [[], ['t'], ['t']]);
+    assert.deepEqual(spread(), new Set([0, 1, 2]));
+  } finally {
+    await p.disconnect();
+    broker.close();
   }
 });
