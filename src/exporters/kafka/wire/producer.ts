@@ -258,6 +258,7 @@ export class NetspanProducer implements ProducerClient {
     parts: PartitionRecords[];
     topics: Set<string>;
     retriable: boolean;
+    /** What the send fails with when it gives up now. */
     kind: KafkaSendError['kind'];
     message: string;
   }> {
@@ -266,12 +267,17 @@ export class NetspanProducer implements ProducerClient {
     let retriable = true;
     let kind: KafkaSendError['kind'] = 'transient';
     let message = '';
-    const fail = (part: PartitionRecords, code: number, text: string) => {
+    const fail = (part: PartitionRecords, code: number, text: string, byMetadata = false) => {
       failed.push(part);
       failedTopics.add(part.topic);
-      if (!refreshesMetadata(code)) retriable = false;
+      const refreshes = refreshesMetadata(code);
+      if (!refreshes) retriable = false;
+      // A broker answers UNKNOWN_TOPIC_OR_PARTITION while a new topic or a moved partition is still
+      // propagating: out of tries on an error that fresh metadata may yet cure, the export is
+      // retried later (transient). That a topic does not exist is final only when the cluster
+      // metadata itself says so (here, and in prepare()).
+      const k = refreshes && !byMetadata ? 'transient' : errorKind(code);
       // the most severe kind wins: permanent problems are reported over transient ones
-      const k = errorKind(code);
       if (message === '' || (kind === 'transient' && k !== 'transient')) {
         kind = k;
         message = text;
@@ -288,7 +294,7 @@ export class NetspanProducer implements ProducerClient {
       const t = this.topics.get(part.topic);
       if (!t) {
         const code = this.topicErrors.get(part.topic) ?? 5;
-        fail(part, code, `${errorName(code)} for topic ${part.topic} (from the cluster metadata)`);
+        fail(part, code, `${errorName(code)} for topic ${part.topic} (from the cluster metadata)`, true);
         continue;
       }
       const leader = leaderOf(t, part.partition);

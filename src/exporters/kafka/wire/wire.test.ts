@@ -532,6 +532,8 @@ void test('producer: a partition missing from the produce response is not taken 
     [10, 'too_large', /MESSAGE_TOO_LARGE for t\/0/],
     [29, 'auth', /TOPIC_AUTHORIZATION_FAILED/],
     [6, 'transient', /NOT_LEADER_OR_FOLLOWER for t\/0/], // after client retries with fresh metadata
+    // a broker answers this while a topic or partition is still propagating: the export is retried later
+    [3, 'transient', /^UNKNOWN_TOPIC_OR_PARTITION for t\/0$/],
   ];
   for (const [code, kind, message] of cases) {
     const broker = await fakeBroker({ produceError: () => code });
@@ -611,5 +613,42 @@ void test('producer: metadata older than metadataMaxAgeMs is asked for again bef
   } finally {
     await p.disconnect();
     broker.close();
+  }
+});
+
+void test('producer: a topic the cluster metadata says does not exist stays a permanent failure', async () => {
+  const broker = await fakeBroker({ topicError: () => 3 });
+  const p = fakeProducer(broker);
+  try {
+    await p.connect();
+    assert.deepEqual(await p.prepare(new ProduceBatch(), ['t']), new Map([['t', 3]]));
+    await assert.rejects(
+      p.send([REC]),
+      (e: unknown) =>
+        e instanceof KafkaSendError &&
+        e.kind === 'unknown_topic' &&
+        e.message === 'UNKNOWN_TOPIC_OR_PARTITION for topic t (from the cluster metadata)',
+    );
+    assert.equal(broker.produce.length, 0);
+  } finally {
+    await p.disconnect();
+    broker.close();
+  }
+  // deleted between prepare() and the retry of its send
+  const gone = await fakeBroker({ produceError: () => 6, topicError: () => (gone.produce.length > 0 ? 3 : 0) });
+  const q = fakeProducer(gone);
+  try {
+    await q.connect();
+    await assert.rejects(
+      q.send([REC]),
+      (e: unknown) =>
+        e instanceof KafkaSendError &&
+        e.kind === 'unknown_topic' &&
+        e.message === 'UNKNOWN_TOPIC_OR_PARTITION for topic t (from the cluster metadata)',
+    );
+    assert.deepEqual(gone.metadata, [[], ['t'], ['t']]);
+  } finally {
+    await q.disconnect();
+    gone.close();
   }
 });
