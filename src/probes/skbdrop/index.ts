@@ -18,7 +18,9 @@ export const skbdropProbe: ProbeDefinition = {
     const table = await readDropReasonTable(host.tracefs);
     const text = await readProbeProgram('skbdrop');
     return {
-      program: text.replaceAll('__DROP_FILTER__', dropFilter(table)),
+      program: text
+        .replaceAll('__DROP_FILTER__', dropFilter(table))
+        .replaceAll('__RX_SK__', table.hasRxSk ? 'args->rx_sk' : '0'),
       env: {},
       hooks: [{ kind: 'tracepoint', category: 'skb', name: 'kfree_skb' }],
       createParser: () => createSkbDropParser(host.clock, table.names),

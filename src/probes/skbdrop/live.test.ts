@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { testCgroups } from '../../../test/helpers/cgroups.js';
 import { runProbeDuring } from '../../../test/helpers/live.js';
 import type { SkbDropEvent } from '../../core/event.js';
 import { skbdropProbe } from './index.js';
@@ -34,6 +35,32 @@ try:
 except OSError:
     pass
 print('done')
+`;
+
+// Both scripts print their pid, then wait for a line on stdin: the test moves that pid into its cgroup
+// first (\`ip netns exec\` forks, so execa's pid is not python's). The receiver then makes a UDP socket
+// with the smallest receive buffer and never reads (a socket keeps the cgroup it was made in); the
+// sender's burst overflows it (SOCKET_RCVBUFF).
+const RECEIVER = `
+import os, socket, sys
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+r.bind(('10.201.0.1', int(sys.argv[1]) + 7))
+print('ready', flush=True)
+sys.stdin.readline()
+`;
+
+const BURST = `
+import os, socket, sys
+b = int(sys.argv[1])
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('10.201.0.1', b + 8))
+for i in range(200):
+    u.sendto(b'x' * 1000, ('10.201.0.1', b + 7))
+print('done', flush=True)
 `;
 
 async function sh(args: string[], input?: string): Promise<void> {
@@ -107,5 +134,66 @@ test('skbdrop live: NO_SOCKET (UDP, UDP6, TCP) and NETFILTER_DROP in a private n
     assert.ok(nf.stack.some((f) => f.startsWith('nf_hook_slow+')));
   } finally {
     await execa('ip', ['netns', 'del', ns], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  }
+});
+
+test("skbdrop live: a drop at a full receive buffer carries the receiving socket's cgroup, not the sender's", async (t) => {
+  const ns = `nsskr${process.pid}${randomBytes(2).toString('hex')}`;
+  const cg = await testCgroups();
+  const netns = (script: string) =>
+    execa('ip', ['netns', 'exec', ns, 'python3', '-c', script, String(base)], {
+      timeout: 20_000,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      reject: false,
+    });
+  try {
+    await sh(['ip', 'netns', 'add', ns]);
+    await sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    await sh(['ip', '-n', ns, 'addr', 'add', '10.201.0.1/32', 'dev', 'lo']);
+    const receiverCg = await cg.create('receiver');
+    const senderCg = await cg.create('sender');
+    const receiver = netns(RECEIVER);
+    const sender = netns(BURST);
+    t.after(() => {
+      receiver.kill();
+      sender.kill();
+    });
+    const line = (c: typeof receiver): Promise<string> =>
+      new Promise<string>((resolve) => c.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    await cg.enter('receiver', Number(await line(receiver)));
+    await cg.enter('sender', Number(await line(sender)));
+    const bound = line(receiver);
+    receiver.stdin.write('\n');
+    assert.equal(await bound, 'ready');
+    const live = await runProbeDuring(
+      skbdropProbe,
+      async () => {
+        sender.stdin.write('go\n');
+        const r = await sender;
+        assert.match(String(r.stdout), /done$/);
+      },
+      500,
+      undefined,
+      {
+        send: () => sh(['ip', 'netns', 'exec', ns, 'python3', '-c', CANARY, String(base)]),
+        seen: (e) => e.type === 'skbdrop' && e.dport === base + 15,
+      },
+    );
+    receiver.stdin.write('\n');
+    await receiver;
+    assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr:\n${live.stderr}`);
+    const full = live.events.filter(
+      (e): e is SkbDropEvent => e.type === 'skbdrop' && e.dport === base + 7 && e.reason === 'SOCKET_RCVBUFF',
+    );
+    assert.ok(full.length >= 10, `a burst of 200 overflows a 1-byte receive buffer (${full.length} drops)`);
+    assert.deepEqual(
+      [...new Set(full.map((e) => e.cgroupId))],
+      [receiverCg.id],
+      `receiver ${receiverCg.id}, sender ${senderCg.id}`,
+    );
+  } finally {
+    await execa('ip', ['netns', 'del', ns], { reject: false, timeout: 10_000, stdin: 'ignore' });
+    await cg.remove();
   }
 });

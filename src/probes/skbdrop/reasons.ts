@@ -17,6 +17,8 @@ export interface DropReasonTable {
   minDropReason: number;
   /** Non-drop values present in the table (NOT_DROPPED_YET, CONSUMED) at or above minDropReason. */
   nonDrops: number[];
+  /** The tracepoint has `rx_sk`, the socket a received packet was for (kernel 6.10 on). */
+  hasRxSk: boolean;
 }
 
 const NON_DROP = new Set(['NOT_DROPPED_YET', 'CONSUMED']);
@@ -65,7 +67,12 @@ export function parseDropReasonFormat(format: string): DropReasonTable {
     else if (value < min) min = value;
   }
   if (!Number.isFinite(min)) throw new Error('skb:kfree_skb reason table has no drop reasons');
-  return { names, minDropReason: min, nonDrops: nonDrops.filter((v) => v >= min).sort((a, b) => a - b) };
+  return {
+    names,
+    minDropReason: min,
+    nonDrops: nonDrops.filter((v) => v >= min).sort((a, b) => a - b),
+    hasRxSk: /^\s*field:[^;]*\brx_sk;/m.test(format),
+  };
 }
 
 export async function readDropReasonTable(tracefs: string): Promise<DropReasonTable> {
