@@ -5,12 +5,26 @@
  */
 
 /**
- * Raw bytes of a bpftrace `%r` / `%rx` field, up to (not including) the
- * first NUL byte and at most `max` bytes. Printable characters stand for
- * themselves, `\xHH` for any byte. Returns undefined if `max` is exceeded.
- * `start`/`end`: the field's place in `text` (default: all of it).
+ * Where the NUL padding of a `%r` field of a str() buffer begins: the run of
+ * `\x00` at its end (str() stops at the first NUL and zero-fills the rest,
+ * so a real NUL is only ever followed by more of them).
+ */
+function paddingStart(text: string, start: number, end: number): number {
+  while (end - start >= 4 && text.startsWith('\\x00', end - 4)) end -= 4;
+  return end;
+}
+
+/**
+ * Raw bytes of a bpftrace `%r` field of a str() buffer, at most `max` bytes.
+ * bpftrace prints printable ASCII (backslash included) as itself and every
+ * other byte as `\xHH`. So `\xHH` is a byte only when HH is not printable
+ * ASCII; otherwise it is text the name itself contains (a name holding a
+ * literal "\x00" or "\x2e" is not cut or rewritten by it), and the NUL
+ * padding is the `\x00` run at the end. Returns undefined if `max` is
+ * exceeded. `start`/`end`: the field's place in `text` (default: all of it).
  */
 export function decodeEscapedBytes(text: string, max: number, start = 0, end = text.length): Uint8Array | undefined {
+  end = paddingStart(text, start, end);
   const out = new Uint8Array(Math.min(end - start, max + 1));
   let n = 0;
   for (let i = start; i < end; i++) {
@@ -18,12 +32,12 @@ export function decodeEscapedBytes(text: string, max: number, start = 0, end = t
     if (b === 0x5c && text.charCodeAt(i + 1) === 0x78 && i + 3 < end) {
       const h = hexVal(text.charCodeAt(i + 2));
       const l = hexVal(text.charCodeAt(i + 3));
-      if (h >= 0 && l >= 0) {
-        b = (h << 4) | l;
+      const v = (h << 4) | l;
+      if (h >= 0 && l >= 0 && (v < 0x20 || v > 0x7e) && v !== 0) {
+        b = v;
         i += 3;
       }
     }
-    if (b === 0) break;
     if (n >= max) return undefined;
     out[n++] = b & 0xff;
   }
@@ -32,9 +46,9 @@ export function decodeEscapedBytes(text: string, max: number, start = 0, end = t
 
 /**
  * decodeEscapedBytes for the common case of a name in plain ASCII: when the
- * field up to its first `\x00` (or its end) holds only printable ASCII and
- * no other escape, those characters are the bytes and the name is returned
- * as that string (no byte array, no UTF-8 decoding). Otherwise the bytes.
+ * field before its NUL padding holds only printable ASCII and no backslash,
+ * those characters are the bytes and the name is returned as that string
+ * (no byte array, no UTF-8 decoding). Otherwise the bytes.
  */
 export function decodeEscapedName(
   text: string,
@@ -42,10 +56,8 @@ export function decodeEscapedName(
   start: number,
   end: number,
 ): string | Uint8Array | undefined {
-  let stop = text.indexOf('\\x', start);
-  if (stop < 0 || stop >= end) stop = end;
-  else if (!(text.startsWith('\\x00', stop) && stop + 4 <= end)) return decodeEscapedBytes(text, max, start, end);
-  if (stop - start > max) return undefined;
+  const stop = paddingStart(text, start, end);
+  if (stop - start > max) return decodeEscapedBytes(text, max, start, end);
   for (let i = start; i < stop; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x20 || c > 0x7e || c === 0x5c) return decodeEscapedBytes(text, max, start, end);

@@ -274,12 +274,12 @@ test('name chunks: the plain-ASCII fast path gives exactly the bytes decoded as 
 
 test('host names split over H and M: ASCII, UTF-8 across the cut, escapes', () => {
   const hex = (b: number) => `\\x${b.toString(16).padStart(2, '0')}`;
-  // bpftrace %r: printable ASCII as itself, everything else as \xHH; NUL padding
+  // bpftrace %r: printable ASCII (backslash too) as itself, everything else as \xHH; NUL padding
   const pr = (bytes: Uint8Array, width: number) => {
     let s = '';
     for (let i = 0; i < width; i++) {
       const b = bytes[i] ?? 0;
-      s += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : hex(b);
+      s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : hex(b);
     }
     return s;
   };
@@ -289,6 +289,9 @@ test('host names split over H and M: ASCII, UTF-8 across the cut, escapes', () =
     'ü'.repeat(100),
     'plain.test',
     'back\\slash',
+    // a name that spells escapes is taken as the text it is: not cut at "\x00", not rewritten by "\x2e"
+    'good.example\\x00.evil.test',
+    'evil\\x2eexample\\x',
   ];
   for (const name of names) {
     const bytes = Buffer.from(name, 'utf8');
