@@ -162,7 +162,9 @@ export const kafkaConfigSchema = z
       .min(1)
       .max(600_000)
       .default(5_000)
-      .describe('Produce request timeout, also sent as the ack timeout'),
+      .describe(
+        "Request timeout, also sent to the brokers as a produce request's ack timeout; the netspan client waits 2 s longer for a produce answer, so that the broker's own timeout answer comes first",
+      ),
     client_retries: z
       .int()
       .min(0)

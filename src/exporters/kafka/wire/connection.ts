@@ -94,7 +94,8 @@ export class BrokerConnection {
    * header, in one writev, not copied; the
    * caller must not change them until the returned promise settles). Resolves
    * with the response body (after the correlation id), or when written if no
-   * response is expected (Produce with acks=0).
+   * response is expected (Produce with acks=0). Fails the connection after
+   * `timeoutMs` without one.
    */
   request(
     apiKey: number,
@@ -102,6 +103,7 @@ export class BrokerConnection {
     body: ((w: ByteWriter) => void) | Uint8Array | readonly Uint8Array[],
     sizeHint = 256,
     expectResponse = true,
+    timeoutMs = this.opts.requestTimeoutMs,
   ): Promise<Buffer> {
     if (this.closedError || !this.socket)
       return Promise.reject(this.closedError ?? new ConnectionError('not connected'));
@@ -140,13 +142,8 @@ export class BrokerConnection {
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(
         () =>
-          this.close(
-            new ConnectionError(
-              `request to ${this.address} timed out after ${this.opts.requestTimeoutMs} ms`,
-              'ETIMEDOUT',
-            ),
-          ),
-        this.opts.requestTimeoutMs,
+          this.close(new ConnectionError(`request to ${this.address} timed out after ${timeoutMs} ms`, 'ETIMEDOUT')),
+        timeoutMs,
       );
       this.pending.set(id, { resolve, reject, timer });
       send();

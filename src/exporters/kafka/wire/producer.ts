@@ -49,6 +49,13 @@ const MAX_TOPICS = 1_000;
  * are seen.
  */
 export const METADATA_MAX_AGE_MS = 5 * 60_000;
+/**
+ * A produce request waits this much longer for its answer than the ack
+ * timeout it carries (requestTimeoutMs), so that with acks=all the broker's
+ * own REQUEST_TIMED_OUT answer arrives before the client gives up on the
+ * connection (and the exporter rebuilds its client).
+ */
+export const PRODUCE_TIMEOUT_MARGIN_MS = 2_000;
 
 /** The leader of a partition (by id) in a topic's metadata; -1 when it has none or is not there. */
 function leaderOf(t: TopicInfo, partition: number): number {
@@ -372,7 +379,8 @@ export class NetspanProducer implements ProducerClient {
       chunks.push(head.buf.subarray(from, cuts[i]), bodies[i]!);
       from = cuts[i]!;
     }
-    const body = await conn.request(API_PRODUCE, 3, chunks, 0, acks !== 0);
+    const wait = this.opts.requestTimeoutMs + PRODUCE_TIMEOUT_MARGIN_MS;
+    const body = await conn.request(API_PRODUCE, 3, chunks, 0, acks !== 0, wait);
     // answered (or written, acks=0): the socket is done with the bytes
     if (!this.closed) this.heads.set(leader, head);
     if (acks === 0) return [];

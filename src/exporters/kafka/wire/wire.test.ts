@@ -495,8 +495,10 @@ async function fakeBroker(o: FakeBrokerOptions = {}): Promise<FakeBroker> {
         }
         w.int32At(w.pos - 4, at);
         const answer = Buffer.from(w.view());
-        if (delay > 0) setTimeout(() => s.write(answer), delay);
-        else s.write(answer);
+        if (delay > 0) {
+          const timer = setTimeout(() => s.write(answer), delay);
+          s.once('close', () => clearTimeout(timer));
+        } else s.write(answer);
       }
     });
   });
@@ -642,5 +644,42 @@ void test('producer: a topic the cluster metadata says does not exist stays a pe
   } finally {
     await q.disconnect();
     gone.close();
+  }
+});
+
+void test("producer: a produce request waits 2 s longer than the ack timeout it sends, for the broker's own answer", async () => {
+  // answered 700 ms after a 300 ms ack timeout: within the client's 2,300 ms
+  const slow = await fakeBroker({ produceDelayMs: 700 });
+  const p = fakeProducer(slow, { requestTimeoutMs: 300, retries: 0 });
+  try {
+    await p.connect();
+    await p.send([REC]);
+    assert.deepEqual(
+      slow.produce.map((r) => [r.acks, r.timeoutMs]),
+      [[-1, 300]],
+    );
+  } finally {
+    await p.disconnect();
+    slow.close();
+  }
+  // never answered: the connection gives up after 2,300 ms
+  const silent = await fakeBroker({ produceDelayMs: 60_000 });
+  const q = fakeProducer(silent, { requestTimeoutMs: 300, retries: 0 });
+  try {
+    await q.connect();
+    const t0 = Date.now();
+    await assert.rejects(
+      q.send([REC]),
+      (e: unknown) =>
+        e instanceof KafkaSendError &&
+        e.kind === 'transient' &&
+        e.connectionLost &&
+        e.message === `request to 127.0.0.1:${silent.port} timed out after 2300 ms`,
+    );
+    const took = Date.now() - t0;
+    assert.ok(took >= 2_250 && took < 4_000, `${took} ms`);
+  } finally {
+    await q.disconnect();
+    silent.close();
   }
 });
