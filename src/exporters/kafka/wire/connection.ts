@@ -1,7 +1,8 @@
 /**
  * One TCP connection to one broker: size-prefixed frames,
  * pipelined requests matched to responses by correlation id, a timeout per
- * request. Any socket error, timeout or unparsable frame closes the
+ * request (until its response, or until written when none is expected), TCP
+ * keepalive. Any socket error, timeout or unparsable frame closes the
  * connection and fails every pending request with `ConnectionError`; the
  * producer then reconnects. Requests encode into one buffer each, written
  * with a single socket write.
@@ -35,6 +36,8 @@ interface Pending {
 
 /** Largest response frame accepted (a produce/metadata response is tiny; this only guards against garbage). */
 const MAX_FRAME = 64 * 1024 * 1024;
+/** Idle time before TCP keepalive probes on a broker connection. */
+const KEEPALIVE_DELAY_MS = 30_000;
 
 export class BrokerConnection {
   private socket: Socket | undefined;
@@ -81,6 +84,8 @@ export class BrokerConnection {
       const s: Socket = netConnect({ host: o.host, port: o.port });
       s.once('connect', () => finish());
       s.setNoDelay(true);
+      // a broker gone without a FIN or RST (host down, network partition) is noticed between requests too
+      s.setKeepAlive(true, KEEPALIVE_DELAY_MS);
       s.on('error', onError);
       s.on('close', () => this.close(new ConnectionError(`connection to ${this.address} closed`, 'ECONNRESET')));
       s.on('data', (c: Buffer) => this.onData(c));
@@ -132,13 +137,6 @@ export class BrokerConnection {
       socket.write(chunks[last]!, cb);
       socket.uncork();
     };
-    if (!expectResponse) {
-      return new Promise<Buffer>((resolve, reject) => {
-        send((e) =>
-          e ? reject(new ConnectionError(`write to ${this.address} failed: ${e.message}`)) : resolve(Buffer.alloc(0)),
-        );
-      });
-    }
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -146,7 +144,18 @@ export class BrokerConnection {
         timeoutMs,
       );
       this.pending.set(id, { resolve, reject, timer });
-      send();
+      if (expectResponse) {
+        send();
+        return;
+      }
+      // no response (acks=0): the timer runs until the bytes are written, so that a broker that
+      // stops reading fails the request instead of leaving it pending until TCP gives up
+      send((e) => {
+        if (!this.pending.delete(id)) return; // failed already: timed out, or the connection closed
+        clearTimeout(timer);
+        if (e) reject(new ConnectionError(`write to ${this.address} failed: ${e.message}`));
+        else resolve(Buffer.alloc(0));
+      });
     });
   }
 

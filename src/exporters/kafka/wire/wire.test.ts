@@ -5,10 +5,10 @@
  * integration tests in ../kafka.test.ts send these batches to librdkafka's
  * mock cluster and read them back with kcat.)
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, Socket, type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
@@ -333,6 +333,17 @@ void test('error codes: names and kinds', () => {
   assert.equal(errorKind(999), 'permanent');
 });
 
+/** A connection to 127.0.0.1:port with a 300 ms request timeout. */
+function testConnection(port: number): BrokerConnection {
+  return new BrokerConnection({
+    host: '127.0.0.1',
+    port,
+    clientId: 't',
+    connectTimeoutMs: 1000,
+    requestTimeoutMs: 300,
+  });
+}
+
 void test('connection: a garbage frame fails the pending request with ConnectionError; so does a silent broker', async () => {
   const server = createServer((s) => {
     s.on('data', (d) => {
@@ -343,26 +354,14 @@ void test('connection: a garbage frame fails the pending request with Connection
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   try {
-    const c = new BrokerConnection({
-      host: '127.0.0.1',
-      port,
-      clientId: 't',
-      connectTimeoutMs: 1000,
-      requestTimeoutMs: 300,
-    });
+    const c = testConnection(port);
     await c.connect();
     await assert.rejects(
       c.request(3, 1, (w) => w.int32(0)),
       (e: unknown) => e instanceof ConnectionError && /bad response frame/.test(e.message),
     );
     assert.equal(c.closed, true);
-    const c2 = new BrokerConnection({
-      host: '127.0.0.1',
-      port,
-      clientId: 't',
-      connectTimeoutMs: 1000,
-      requestTimeoutMs: 300,
-    });
+    const c2 = testConnection(port);
     await c2.connect();
     const t0 = Date.now();
     await assert.rejects(
@@ -372,13 +371,7 @@ void test('connection: a garbage frame fails the pending request with Connection
     assert.ok(Date.now() - t0 >= 290);
     c2.close();
     c2.close(); // safe twice
-    const refused = new BrokerConnection({
-      host: '127.0.0.1',
-      port: 1,
-      clientId: 't',
-      connectTimeoutMs: 1000,
-      requestTimeoutMs: 300,
-    });
+    const refused = testConnection(1);
     await assert.rejects(refused.connect(), (e: unknown) => e instanceof ConnectionError && e.code === 'ECONNREFUSED');
   } finally {
     server.close();
@@ -681,5 +674,40 @@ void test("producer: a produce request waits 2 s longer than the ack timeout it 
   } finally {
     await q.disconnect();
     silent.close();
+  }
+});
+
+void test('connection: a request without a response (acks=0) that a broker does not read fails after the timeout; TCP keepalive is on', async () => {
+  const server = createServer((s) => s.pause()); // reads nothing: the client's bytes back up
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const keepAlive = mock.method(Socket.prototype, 'setKeepAlive');
+  const c = testConnection(port);
+  try {
+    await c.connect();
+    assert.deepEqual(
+      keepAlive.mock.calls.map((x) => x.arguments),
+      [[true, 30_000]],
+    );
+    // more than the socket buffers of both ends hold
+    const big = Buffer.alloc(96 * 1024 * 1024);
+    const t0 = Date.now();
+    const outcome = await Promise.race([
+      c.request(0, 3, [big], 0, false).then(
+        () => 'written',
+        (e: unknown) => e,
+      ),
+      new Promise((r) => setTimeout(() => r('still pending after 5 s'), 5_000).unref()),
+    ]);
+    assert.ok(
+      outcome instanceof ConnectionError && outcome.message === `request to 127.0.0.1:${port} timed out after 300 ms`,
+      String(outcome),
+    );
+    assert.ok(Date.now() - t0 >= 290);
+    assert.equal(c.closed, true);
+  } finally {
+    keepAlive.mock.restore();
+    c.close();
+    server.close();
   }
 });
