@@ -2,9 +2,9 @@
  * One TCP connection to one broker: size-prefixed frames,
  * pipelined requests matched to responses by correlation id, a timeout per
  * request (until its response, or until written when none is expected), TCP
- * keepalive. Any socket error, timeout or unparsable frame closes the
- * connection and fails every pending request with `ConnectionError`; the
- * producer then reconnects. Requests encode into one buffer each, written
+ * keepalive. Any socket error, timeout, unparsable frame or response to no
+ * request closes the connection and fails every pending request with
+ * `ConnectionError`; the producer then reconnects. Requests encode into one buffer each, written
  * with a single socket write.
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -177,7 +177,12 @@ export class BrokerConnection {
       this.buffered = rest.length;
       const id = frame.readInt32BE(0);
       const p = this.pending.get(id);
-      if (!p) continue; // a response after its request timed out: already failed
+      if (!p) {
+        // a response to no request: the stream is out of step (a request that timed out closed the
+        // connection, so no late answer to it is ever read here)
+        this.close(new ConnectionError(`response with unknown correlation id ${id} from ${this.address}`));
+        return;
+      }
       this.pending.delete(id);
       clearTimeout(p.timer);
       p.resolve(frame.subarray(4));

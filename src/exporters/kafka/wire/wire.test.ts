@@ -344,11 +344,17 @@ function testConnection(port: number): BrokerConnection {
   });
 }
 
-void test('connection: a garbage frame fails the pending request with ConnectionError; so does a silent broker', async () => {
+void test('connection: a garbage frame or a response to no request fails the pending request with ConnectionError; so does a silent broker', async () => {
   const server = createServer((s) => {
     s.on('data', (d) => {
-      // Metadata (key 3): a garbage reply; anything else: no reply at all
+      // Metadata (key 3): a garbage reply; ApiVersions (18): a reply with another correlation id; anything else: none
       if (d.readInt16BE(4) === 3) s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+      if (d.readInt16BE(4) === 18) {
+        const reply = Buffer.alloc(10);
+        reply.writeInt32BE(6, 0);
+        reply.writeInt32BE(d.readInt32BE(8) + 1000, 4);
+        s.write(reply);
+      }
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -361,6 +367,17 @@ void test('connection: a garbage frame fails the pending request with Connection
       (e: unknown) => e instanceof ConnectionError && /bad response frame/.test(e.message),
     );
     assert.equal(c.closed, true);
+    const c3 = testConnection(port);
+    await c3.connect();
+    await assert.rejects(
+      c3.request(18, 0, () => undefined),
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectionError);
+        assert.equal(e.message, `response with unknown correlation id 1001 from 127.0.0.1:${port}`);
+        return true;
+      },
+    );
+    assert.equal(c3.closed, true);
     const c2 = testConnection(port);
     await c2.connect();
     const t0 = Date.now();
