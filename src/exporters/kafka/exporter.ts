@@ -57,7 +57,7 @@ import { ByteWriter } from './wire/bytes.js';
 import { ProduceBatch, type TopicRecords } from './wire/produce-batch.js';
 import { NetspanProducer } from './wire/producer.js';
 import { errorKind, errorName } from './wire/protocol.js';
-import type { PartitionRecords } from './wire/record-batch.js';
+import { BATCH_HEADER_BYTES, type PartitionRecords } from './wire/record-batch.js';
 
 /** `client: auto` takes netspan's own producer unless a setting needs kafkajs (TLS, SASL, idempotence). */
 export function clientFactoryFor(
@@ -312,7 +312,9 @@ export class KafkaExporter implements Exporter {
   /**
    * Through netspan's producer: each event's record is written straight into
    * its partition's buffer (key bytes, then the value in place), and the
-   * buffers go out as produce requests of at most max_batch_bytes.
+   * buffers go out as produce requests of at most max_batch_bytes, in which
+   * no partition's RecordBatch is over max_message_bytes (the broker checks
+   * each batch against the topic's max.message.bytes).
    */
   private async exportDirect(batch: readonly NetEvent[], client: NetspanProducer): Promise<ExportResult> {
     const pb = (this.produceBatch ??= new ProduceBatch());
@@ -363,15 +365,17 @@ export class KafkaExporter implements Exporter {
         continue;
       }
       const size = messageSize(part.w.pos - valueAt, keyLen, t.headerBytes);
-      if (size > max) {
+      if (size + BATCH_HEADER_BYTES > max) {
         part.abandon(start);
         unsendable++;
         this.records.inc({ exporter: this.ctx.id, topic: t.topic, outcome: 'dropped' });
         problems.add(this.tooLargeProblem(e, size, t.topic));
         continue;
       }
-      if (pb.bytes > 0 && pb.bytes + size > this.cfg.max_batch_bytes) {
-        // a full request: send the records before this one, then write it again into the emptied batch
+      // (`start`: the bytes of the partition's records before this one)
+      if (pb.bytes > 0 && (pb.bytes + size > this.cfg.max_batch_bytes || start + size + BATCH_HEADER_BYTES > max)) {
+        // a full request or a full partition batch: send the records before this one, then write it
+        // again into the emptied batch
         part.abandon(start);
         const parts = pb.filled();
         try {
@@ -456,8 +460,9 @@ export class KafkaExporter implements Exporter {
     return `cannot encode a ${e.type} event: ${this.message(err)}`;
   }
 
+  /** `size`: the record's; the bytes said are with the batch header around it, as max_message_bytes counts them. */
   private tooLargeProblem(e: NetEvent, size: number, topic: string): string {
-    return `a ${e.type} record of ${size} bytes for topic ${topic} exceeds max_message_bytes=${this.cfg.max_message_bytes}`;
+    return `a ${e.type} record of ${size + BATCH_HEADER_BYTES} bytes for topic ${topic} exceeds max_message_bytes=${this.cfg.max_message_bytes}`;
   }
 
   /** Counts the records of these partitions per topic; returns how many. */
@@ -508,7 +513,7 @@ export class KafkaExporter implements Exporter {
         continue;
       }
       const size = encodedRecordSize(e, r, this.cfg);
-      if (size > this.cfg.max_message_bytes) {
+      if (size + BATCH_HEADER_BYTES > this.cfg.max_message_bytes) {
         unsendable++;
         this.count([r], 'dropped');
         problems.add(this.tooLargeProblem(e, size, r.topic));

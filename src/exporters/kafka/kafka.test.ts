@@ -20,6 +20,9 @@ import { clientTest, type Client } from './client-test.js';
 import { KafkaExporter } from './exporter.js';
 import type { BrokerConnection } from './wire/connection.js';
 import { NetspanProducer } from './wire/producer.js';
+import type { ProduceBatch } from './wire/produce-batch.js';
+import { BATCH_HEADER_BYTES } from './wire/record-batch.js';
+import { encodedRecordSize, toRecord } from './encode.js';
 import { exportLogsServiceRequestType } from './otlp.js';
 import { gethostlatency, skbdrop, soconnect, tcpretrans, udpconnect } from './testdata.js';
 
@@ -426,13 +429,14 @@ clientTest(
   { timeout: 60_000 },
   async (client) => {
     const p = prefix();
-    // one key (the pid): one partition, so the topic keeps the order they were sent in
+    // no key: spread over the partitions, so that no partition's batch reaches max_message_bytes
+    // (the test below) and the requests are cut by max_batch_bytes alone
     const events = Array.from({ length: 12 }, (_, i) => soconnect({ sport: 40_000 + i }));
     const spy = mock.method(NetspanProducer.prototype, 'sendBatch');
     try {
       await withExporter(
         client,
-        { topic: `${p}.split`, key: 'pod_uid', max_message_bytes: 1024, max_batch_bytes: 2048 },
+        { topic: `${p}.split`, key: 'none', max_message_bytes: 1024, max_batch_bytes: 2048 },
         async (exp, c) => {
           assert.deepEqual(await exp.export(events), { code: 'success' });
           assert.equal(records(c, `${p}.split`, 'sent'), 12);
@@ -444,6 +448,55 @@ clientTest(
     // each record is ~480 bytes: four fit in 2,048
     assert.equal(spy.mock.callCount(), client === 'netspan' ? 3 : 0);
     const got = await consumeAll(cluster.bootstrap, `${p}.split`);
+    const sport = (r: ConsumedRecord) => (json(r) as { sport: number }).sport;
+    assert.deepEqual(
+      got.map(sport).sort((a, b) => a - b),
+      events.map((e) => e.sport),
+    );
+    for (const partition of new Set(got.map((r) => r.partition))) {
+      const inPartition = got.filter((r) => r.partition === partition).map(sport);
+      assert.deepEqual(
+        inPartition,
+        [...inPartition].sort((a, b) => a - b),
+        `partition ${partition} in order`,
+      );
+    }
+  },
+);
+
+void test(
+  '[netspan] no partition batch is over max_message_bytes: a full one goes out first; every record arrives once, in order',
+  { timeout: 60_000 },
+  async () => {
+    const p = prefix();
+    // one key (the pid): one partition; ~480 bytes each, 5.8 kB in all: well under max_batch_bytes
+    const events = Array.from({ length: 12 }, (_, i) => soconnect({ sport: 40_000 + i }));
+    const sent: { records: number; bytes: number }[][] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the producer as `this`
+    const original = NetspanProducer.prototype.sendBatch;
+    const spy = mock.method(NetspanProducer.prototype, 'sendBatch', function (this: NetspanProducer, b: ProduceBatch) {
+      // each partition's RecordBatch as it goes out: its header and its records
+      sent.push(b.filled().map((part) => ({ records: part.count, bytes: BATCH_HEADER_BYTES + part.w.pos })));
+      return original.call(this, b);
+    });
+    try {
+      await withExporter('netspan', { topic: `${p}.cap`, key: 'pod_uid', max_message_bytes: 1024 }, async (exp, c) => {
+        assert.deepEqual(await exp.export(events), { code: 'success' });
+        assert.equal(records(c, `${p}.cap`, 'sent'), 12);
+      });
+    } finally {
+      spy.mock.restore();
+    }
+    for (const batch of sent) {
+      assert.equal(batch.length, 1, 'one partition');
+      assert.ok(batch[0]!.bytes <= 1024, `a batch of ${batch[0]!.bytes} bytes`);
+    }
+    // two records of ~480 bytes and a header of 61 fit in 1,024; a third does not
+    assert.deepEqual(
+      sent.map((b) => b[0]!.records),
+      [2, 2, 2, 2, 2, 2],
+    );
+    const got = await consumeAll(cluster.bootstrap, `${p}.cap`);
     assert.deepEqual(
       got.map((r) => (json(r) as { sport: number }).sport),
       events.map((e) => e.sport),
@@ -470,6 +523,39 @@ clientTest(
     });
     const got = await consumeAll(cluster.bootstrap, `${p}.big`);
     assert.deepEqual(got.map((r) => r.headers['netspan.event.type']).sort(), ['soconnect', 'tcpretrans', 'udpconnect']);
+  },
+);
+
+clientTest(
+  "max_message_bytes counts the record's batch header: a record that fits with it is sent, one byte larger is not",
+  { timeout: 60_000 },
+  async (client) => {
+    const p = prefix();
+    const over = { topic: `${p}.edge`, max_message_bytes: 1024 };
+    const cfg = kafkaConfigSchema.parse({ brokers: cluster.bootstrap, ...over });
+    const size = (e: NetEvent) => encodedRecordSize(e, toRecord(e, cfg), cfg);
+    // a soconnect record of `n` bytes (key + value + headers, as the exporter counts them): comm makes it up
+    const sized = (n: number) => {
+      const e = soconnect({ comm: 'c'.repeat(n - size(soconnect({ comm: '' }))) });
+      assert.equal(size(e), n);
+      return e;
+    };
+    const fits = sized(1024 - BATCH_HEADER_BYTES);
+    const tooLarge = sized(1024 - BATCH_HEADER_BYTES + 1);
+    await withExporter(client, over, async (exp, c) => {
+      assert.deepEqual(await exp.export([tooLarge, fits]), {
+        code: 'failure',
+        error: `1 of 2 records not sent: a soconnect record of 1025 bytes for topic ${p}.edge exceeds max_message_bytes=1024; the other 1 were delivered`,
+        delivered: 1,
+      });
+      assert.equal(records(c, `${p}.edge`, 'dropped'), 1);
+      assert.equal(records(c, `${p}.edge`, 'sent'), 1);
+    });
+    const got = await consumeAll(cluster.bootstrap, `${p}.edge`);
+    assert.deepEqual(
+      got.map((r) => (json(r) as { comm: string }).comm),
+      [fits.comm],
+    );
   },
 );
 
