@@ -63,6 +63,32 @@ for i in range(200):
 print('done', flush=True)
 `;
 
+/** Lines of a child's stdout, in order, read from the start (none missed); each wait fails after 15 s. */
+function lineReader(out: NodeJS.ReadableStream, name: string): () => Promise<string> {
+  const lines: string[] = [];
+  let partial = '';
+  let wake: (() => void) | undefined;
+  out.on('data', (d: Buffer) => {
+    partial += d.toString();
+    for (let i = partial.indexOf('\n'); i >= 0; i = partial.indexOf('\n')) {
+      lines.push(partial.slice(0, i).trim());
+      partial = partial.slice(i + 1);
+    }
+    wake?.();
+  });
+  return async () => {
+    const until = Date.now() + 15_000;
+    while (lines.length === 0) {
+      if (Date.now() > until) throw new Error(`no line from the ${name} within 15 s`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 200);
+      });
+    }
+    return lines.shift()!;
+  };
+}
+
 async function sh(args: string[], input?: string): Promise<void> {
   await execa(args[0]!, args.slice(1), {
     timeout: 10_000,
@@ -159,11 +185,11 @@ test("skbdrop live: a drop at a full receive buffer carries the receiving socket
       receiver.kill();
       sender.kill();
     });
-    const line = (c: typeof receiver): Promise<string> =>
-      new Promise<string>((resolve) => c.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-    await cg.enter('receiver', Number(await line(receiver)));
-    await cg.enter('sender', Number(await line(sender)));
-    const bound = line(receiver);
+    const receiverLine = lineReader(receiver.stdout, 'receiver');
+    const senderLine = lineReader(sender.stdout, 'sender');
+    await cg.enter('receiver', Number(await receiverLine()));
+    await cg.enter('sender', Number(await senderLine()));
+    const bound = receiverLine();
     receiver.stdin.write('\n');
     assert.equal(await bound, 'ready');
     const live = await runProbeDuring(
