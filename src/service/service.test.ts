@@ -55,6 +55,13 @@ pipelines:
   two: { probes: [soconnect, tcpretrans], exporters: [capture/b] }
 `;
 
+/** What the reload tests swap to: soconnect alone, into capture/c (tcpretrans goes away). */
+const onePipeline = `
+probes: { soconnect: {} }
+exporters: { capture/c: {} }
+pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
+`;
+
 /** A service running `twoPipelines` into the capture exporters. */
 function twoPipelineService(t = testTelemetry()): Service {
   return new Service({
@@ -155,13 +162,7 @@ test('a valid reload during replay loses and duplicates nothing; unchanged probe
   const file = await recordFile(Array.from({ length: n }, (_, i) => `soconnect\tE\t${i}`));
   const replaying = svc.replay(file, host);
   for (let i = 0; i < 10_000 && t.eventsReceived.sum() < 1000; i++) await new Promise((r) => setImmediate(r));
-  const report = await svc.reload(
-    config(`
-probes: { soconnect: {} }
-exporters: { capture/c: {} }
-pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
-`),
-  );
+  const report = await svc.reload(config(onePipeline));
   await replaying;
   await svc.stop();
   assert.deepEqual(report, { started: [], stopped: ['tcpretrans'], kept: ['soconnect'] });
@@ -205,13 +206,7 @@ test('events of a probe that a reload removed, arriving after the swap, are coun
   const t = testTelemetry();
   const svc = twoPipelineService(t);
   await svc.replay(await recordFile([]), host);
-  const report = await svc.reload(
-    config(`
-probes: { soconnect: {} }
-exporters: { capture/c: {} }
-pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
-`),
-  );
+  const report = await svc.reload(config(onePipeline));
   assert.deepEqual(report.stopped, ['tcpretrans']);
   // a late line of the stopped bpftrace: its parser's event reaches the service after the swap
   svc.ingest('tcpretrans', connectEvent({ sport: 9 }));
@@ -231,13 +226,7 @@ test('a reload that comes in while netspan stops is ignored: nothing new starts 
   await svc.replay(await recordFile(['soconnect\tE\t1']), host);
   const graph = svc.graph;
   const stopping = svc.stop();
-  const report = await svc.reload(
-    config(`
-probes: { soconnect: {} }
-exporters: { capture/c: {} }
-pipelines: { three: { probes: [soconnect], exporters: [capture/c] } }
-`),
-  );
+  const report = await svc.reload(config(onePipeline));
   await stopping;
   assert.deepEqual(report, { started: [], stopped: [], kept: [] });
   assert.equal(svc.graph, graph, 'the stopped graph stays current');
