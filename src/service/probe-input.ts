@@ -64,7 +64,6 @@ export class ProbeInput {
     this.telemetry.parseError(this.id, 'too_long', `line of ${length} characters skipped`);
   }
 
-  /** End of stream: emit any event the parser still holds. */
   /** End of stream: every event the parser still holds (flush() until it has none left). */
   end(): void {
     for (let i = 0; i < MAX_FLUSHED; i++) {

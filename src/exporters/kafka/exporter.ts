@@ -55,7 +55,7 @@ import {
 import { JsonWriter } from '../../core/json-writer.js';
 import { ByteWriter } from './wire/bytes.js';
 import { ProduceBatch, type TopicRecords } from './wire/produce-batch.js';
-import { NetspanProducer } from './wire/producer.js';
+import { NetspanProducer, PRODUCE_TIMEOUT_MARGIN_MS } from './wire/producer.js';
 import { errorKind, errorName } from './wire/protocol.js';
 import { BATCH_HEADER_BYTES, type PartitionRecords } from './wire/record-batch.js';
 
@@ -579,7 +579,8 @@ export class KafkaExporter implements Exporter {
         clearTimeout(t),
       );
     };
-    await bound(this.inFlight, this.cfg.request_timeout_ms);
+    // as long as a produce request may wait for its answer (the broker may still write what is in flight)
+    await bound(this.inFlight, this.cfg.request_timeout_ms + PRODUCE_TIMEOUT_MARGIN_MS);
     await bound(this.loop, this.cfg.connect_timeout_ms + 1_000);
     const client = this.client;
     this.client = undefined;
