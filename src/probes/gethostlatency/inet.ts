@@ -8,7 +8,7 @@
  * Where the NUL padding of a `%r` field of a str() buffer begins: the run of
  * `\x00` at its end (str() stops at the first NUL and zero-fills the rest,
  * so a real NUL is only ever followed by more of them). A name that itself
- * ends in the text "\\x00" loses that text: at the end the two look alike.
+ * ends in the text `\x00` loses that text: at the end the two look alike.
  */
 function paddingStart(text: string, start: number, end: number): number {
   while (end - start >= 4 && text.startsWith('\\x00', end - 4)) end -= 4;
