@@ -38,6 +38,9 @@
  * CPU ÷ before's. --sequential runs them one after the other instead (the
  * second of two identical builds has come out slower that way).
  *
+ * The output ends with the targets of issue 8, met / NOT MET / not run
+ * (bench/targets.ts, the same judgement as the README's targets table).
+ *
  * --readme: also rewrite the results section of README.md (between its
  * bench markers) from this run's figures (bench/readme.ts).
  *
@@ -61,6 +64,7 @@ import {
 } from '../test/helpers/netlab.js';
 import { replaceSection, resultsMarkdown } from './readme.js';
 import { writeRecord } from './record.js';
+import { cpuTimes, targetsText } from './targets.js';
 
 const { values } = parseArgs({
   options: {
@@ -644,7 +648,7 @@ o += `${pad('replay variant', 40)} ${padl('wall s', 7)} ${padl('cpu s', 7)} ${pa
 for (const r of rows) {
   const net = r.events && r !== startup ? r.events / Math.max(r.m.cpu - startup.m.cpu, 1e-3) : NaN;
   const wall = r.seconds ?? r.m.wall;
-  o += `${pad(r.name, 40)} ${padl(r.m.wall.toFixed(2), 7)} ${padl(r.m.cpu.toFixed(2), 7)} ${padl(r.events ? fmt(r.events / wall) : '-', 10)} ${padl(r.events ? fmt(r.events / r.m.cpu) : '-', 10)} ${padl(Number.isNaN(net) || !r.name.startsWith('netspan') ? '-' : fmt(net), 12)} ${padl(r.steady ? fmt(r.steady) : '-', 9)} ${padl(r.m.maxrssMb.toFixed(0), 7)} ${padl(base && r.events ? (r.m.cpu / base.m.cpu).toFixed(2) + 'x' : '-', 10)} ${padl(kcat && r.events ? (r.m.cpu / kcat.m.cpu).toFixed(2) + 'x' : '-', 9)}${r.note ? `  (${r.note})` : ''}\n`;
+  o += `${pad(r.name, 40)} ${padl(r.m.wall.toFixed(2), 7)} ${padl(r.m.cpu.toFixed(2), 7)} ${padl(r.events ? fmt(r.events / wall) : '-', 10)} ${padl(r.events ? fmt(r.events / r.m.cpu) : '-', 10)} ${padl(Number.isNaN(net) || !r.name.startsWith('netspan') ? '-' : fmt(net), 12)} ${padl(r.steady ? fmt(r.steady) : '-', 9)} ${padl(r.m.maxrssMb.toFixed(0), 7)} ${padl(cpuTimes(r, base, '-'), 10)} ${padl(cpuTimes(r, kcat, '-'), 9)}${r.note ? `  (${r.note})` : ''}\n`;
 }
 o += `events/s: events ÷ netspan's own processing seconds (summary; wall of the process for baselines). net: CPU minus the startup row. steady: N − N/5 events ÷ the CPU they added over a replay of N/5 events, which leaves out start-up and V8 compiling the hot paths.\n`;
 if (lives.length) {
@@ -663,6 +667,7 @@ if (mem5000) o += `\nmemory: peak RSS with 5,000 pods cached: ${mem5000.m.maxrss
 o += problems.length
   ? `\nPROBLEMS:\n  ${problems.join('\n  ')}\n`
   : `\nchecks: every netspan row received and sent exactly its events, 0 dropped, 0 parse errors\n`;
+o += targetsText({ rows, startup, lives, mem5000, problems });
 process.stdout.write(o);
 if (values.readme) {
   const readme = join(root, 'README.md');
