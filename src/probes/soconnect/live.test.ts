@@ -5,12 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import type { SoConnectEvent } from '../../core/event.js';
 import { runProbeDuring } from '../../../test/helpers/live.js';
 import {
   cgroupIdOf,
   nftApply,
   nftRuleset,
+  nsRun,
   nsSysctl,
   runNodeFixture,
   startNodeServer,
@@ -187,6 +189,191 @@ void test(
         }
       } finally {
         for (const s of servers) await s.stop();
+      }
+    });
+  },
+);
+
+/** What test/fixtures/tfoconnect.py prints. */
+interface TfoResult {
+  pid: number;
+  tid: number;
+  result: string;
+  connectRet?: number;
+  /** TCP state right after connect(2): 2 (SYN_SENT) = deferred, nothing sent; 1 = handshake done inside connect(2). */
+  stateAfterConnect?: number;
+  /** The server acked the data carried by the SYN. */
+  synData?: boolean;
+  localAddress?: string;
+  localPort?: number;
+  ms: number;
+}
+
+const WRITE_DELAY_MS = 200; // between connect(2) returning 0 and the write that sends the SYN
+
+void test(
+  'soconnect live: TCP Fast Open connect(2) with a cached cookie (returns 0, SYN on the first write) is reported when the handshake ends: ESTABLISHED, and ETIMEDOUT when the SYN is dropped',
+  { timeout: 90_000 },
+  async () => {
+    const root = repoRoot();
+    const fixture = (name: string): string => join(root, 'test/fixtures', name);
+    const py = await execa('python3', ['--version'], { reject: false, stdin: 'ignore', timeout: 10_000 });
+    assert.equal(py.exitCode, 0, `this test needs python3 (Node has no TCP Fast Open API): ${String(py.stderr)}`);
+    const cgroupId = await cgroupIdOf('self');
+    await withNetPair(async (net) => {
+      const tfo = async (args: string[]): Promise<TfoResult> => {
+        const r = await nsRun(net.clientNs, 'python3', [fixture('tfoconnect.py'), ...args], { timeoutMs: 20_000 });
+        const last = r.stdout.trim().split('\n').pop() ?? '';
+        try {
+          return JSON.parse(last) as TfoResult;
+        } catch {
+          throw new Error(
+            `tfoconnect.py ${args.join(' ')} printed no JSON (exit ${String(r.exitCode)}); stdout: ${r.stdout}; stderr: ${r.stderr}`,
+          );
+        }
+      };
+      // Server: TFO on every listener without TCP_FASTOPEN (0x400 | 0x2), so the
+      // Node server fixture serves it. Client: TFO with cookies (1, the default).
+      await nsSysctl(net.serverNs, 'net.ipv4.tcp_fastopen', String(0x402));
+      await nsSysctl(net.clientNs, 'net.ipv4.tcp_fastopen', '1');
+      await nsSysctl(net.clientNs, 'net.ipv4.tcp_syn_retries', '1'); // SYN timeout after ~3 s
+      await nftApply(
+        net.serverNs,
+        nftRuleset('netspan_test', 'input', [`tcp dport ${BLACKHOLE} tcp flags & (syn | ack) == syn drop`]),
+      );
+      const server = await startNodeServer(net.serverNs, fixture('tcpserver.mjs'), [net.server4, String(OPEN)]);
+      try {
+        // First connection: no cookie yet, so a normal handshake inside connect(2)
+        // that asks for one; the cookie is cached per server address.
+        const first = await tfo([net.server4, String(OPEN), '--comm', 'tfocookie']);
+        assert.deepEqual(
+          [first.result, first.connectRet, first.stateAfterConnect],
+          ['ESTABLISHED', 0, 1],
+          `cookie request: ${JSON.stringify(first)}`,
+        );
+        const metrics = await nsRun(net.clientNs, 'ip', ['tcp_metrics', 'show', net.server4]);
+        assert.match(
+          metrics.stdout,
+          /fo_cookie [0-9a-f]+/,
+          `no TFO cookie cached: ${metrics.stdout} ${metrics.stderr}`,
+        );
+
+        const results = new Map<string, TfoResult>();
+        const t0 = BigInt(Date.now()) * 1_000_000n;
+        const live = await runProbeDuring(
+          soconnectProbe,
+          async () => {
+            // Success first: a TFO SYN lost to a timeout counts against the cookie.
+            for (const [name, port, mode] of [
+              ['tfook', OPEN, 'connect'],
+              ['tfodrop', BLACKHOLE, 'connect'],
+              ['tfosendto', OPEN, 'sendto'],
+            ] as const) {
+              results.set(
+                name,
+                await tfo([
+                  net.server4,
+                  String(port),
+                  '--comm',
+                  name,
+                  '--mode',
+                  mode,
+                  '--write-delay-ms',
+                  String(WRITE_DELAY_MS),
+                ]),
+              );
+            }
+          },
+          500,
+          undefined,
+          {
+            send: async () => {
+              await runNodeFixture(net.clientNs, fixture('tcpconnect.mjs'), [
+                net.server4,
+                String(CLOSED),
+                '--comm',
+                'canary',
+              ]);
+            },
+            seen: (e) => e.type === 'soconnect' && e.comm === 'canary',
+          },
+        );
+        const t1 = BigInt(Date.now()) * 1_000_000n;
+        assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
+        assert.equal(live.lost, 0);
+        const events = live.events.filter((e): e is SoConnectEvent => e.type === 'soconnect');
+        const all = JSON.stringify(events.map((e) => [e.pid, e.comm, e.result, e.latencyNs]));
+
+        // The fixtures: connect(2) returned 0 at once with the socket still in
+        // SYN_SENT (the cookie was used, nothing sent yet); the first write then
+        // got the real outcome.
+        const ok = results.get('tfook')!;
+        const drop = results.get('tfodrop')!;
+        for (const [r, want] of [
+          [ok, 'ESTABLISHED'],
+          [drop, 'ETIMEDOUT'],
+        ] as const) {
+          assert.equal(r.connectRet, 0, `connect(2) returns 0: ${JSON.stringify(r)}`);
+          assert.equal(r.stateAfterConnect, 2, `deferred (SYN_SENT, nothing sent): ${JSON.stringify(r)}`);
+          assert.equal(r.result, want, `the first write's outcome: ${JSON.stringify(r)}`);
+          assert.equal(r.pid, r.tid);
+          assert.ok(r.localPort !== undefined && r.localPort >= 1024, JSON.stringify(r));
+        }
+        assert.equal(ok.synData, true, `the server took the data in the SYN: ${JSON.stringify(ok)}`);
+
+        for (const [r, dport] of [
+          [ok, OPEN],
+          [drop, BLACKHOLE],
+        ] as const) {
+          const mine = events.filter((e) => e.pid === r.pid);
+          assert.equal(mine.length, 1, `exactly one event for pid ${r.pid}; all: ${all}`);
+          const e = mine[0]!;
+          assert.ok(
+            e.timeUnixNano >= t0 - 1_000_000_000n && e.timeUnixNano <= t1 + 1_000_000_000n,
+            `time ${e.timeUnixNano} not in [${t0}, ${t1}]`,
+          );
+          assert.deepEqual(e, {
+            type: 'soconnect',
+            timeUnixNano: e.timeUnixNano,
+            pid: r.pid,
+            tid: r.pid,
+            comm: r === ok ? 'tfook' : 'tfodrop',
+            cgroupId,
+            family: 'ipv4',
+            saddr: net.client4,
+            sport: r.localPort,
+            daddr: net.server4,
+            dport,
+            // the real handshake's outcome, not connect(2)'s 0
+            result: r.result,
+            latencyNs: e.latencyNs,
+            // connect(2) returned 0, not EINPROGRESS
+            nonBlocking: false,
+          });
+          // connect(2) entry to the end of the handshake, which began with the
+          // first write WRITE_DELAY_MS later; never more than the fixture measured.
+          const min = r === ok ? WRITE_DELAY_MS * 1e6 : WRITE_DELAY_MS * 1e6 + 1e9;
+          const max = r === ok ? WRITE_DELAY_MS * 1e6 + 500e6 : 10e9;
+          assert.ok(
+            e.latencyNs >= min && e.latencyNs < max,
+            `${e.comm}: latency ${e.latencyNs} not in [${min}, ${max})`,
+          );
+          assert.ok(
+            e.latencyNs <= r.ms * 1e6 + 5_000_000,
+            `${e.comm}: latency ${e.latencyNs} ns exceeds what the fixture measured (${r.ms} ms)`,
+          );
+        }
+
+        // sendto(MSG_FASTOPEN) connects without connect(2): not reported (manifest limitations).
+        const st = results.get('tfosendto')!;
+        assert.deepEqual([st.result, st.synData], ['ESTABLISHED', true], JSON.stringify(st));
+        assert.deepEqual(
+          events.filter((e) => e.pid === st.pid),
+          [],
+          `sendto(MSG_FASTOPEN) is not a connect(2); all: ${all}`,
+        );
+      } finally {
+        await server.stop();
       }
     });
   },
