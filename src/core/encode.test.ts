@@ -62,6 +62,7 @@ const samples: NetEvent[] = [
     daddr: '10.0.0.2',
     dport: 2,
     state: 'SYN_SENT',
+    kind: 'rto',
   },
   {
     type: 'gethostlatency',

@@ -67,7 +67,20 @@ export interface TcpRetransEvent extends EventBase {
   dport: number;
   /** TCP state name at retransmit time, e.g. "SYN_SENT", "ESTABLISHED". */
   state: string;
+  /** What made the kernel retransmit (RETRANSMIT_KINDS). */
+  kind: RetransmitKind;
 }
+
+/**
+ * Why a segment was retransmitted, from the socket's congestion state and
+ * armed timer at the retransmit: `rto` the retransmission timer fired (SYN
+ * retransmits included, and the segments resent in the loss recovery after
+ * it); `fast` fast retransmit (loss detected from SACKs, duplicate ACKs or
+ * RACK); `tlp` a tail loss probe; `synack` a listener resending its SYN-ACK;
+ * `other` any other (e.g. a retransmit in the CWR state).
+ */
+export const RETRANSMIT_KINDS = ['rto', 'fast', 'tlp', 'synack', 'other'] as const;
+export type RetransmitKind = (typeof RETRANSMIT_KINDS)[number];
 
 export interface GetHostLatencyEvent extends EventBase {
   type: 'gethostlatency';

@@ -5,7 +5,7 @@
  * validate against these schemas.
  */
 import { z } from 'zod';
-import { SCHEMA_VERSION, type EventType } from './event.js';
+import { RETRANSMIT_KINDS, SCHEMA_VERSION, type EventType } from './event.js';
 
 const attrValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
@@ -70,6 +70,11 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     ...base,
     ...conn,
     state: z.string().describe('TCP state at retransmit time: SYN_SENT, ESTABLISHED, ...'),
+    kind: z
+      .enum(RETRANSMIT_KINDS)
+      .describe(
+        'why the kernel retransmitted: rto (retransmission timer, SYNs included, and the loss recovery after it), fast (fast retransmit: SACK/dupack/RACK loss detection), tlp (tail loss probe), synack (a listener resending its SYN-ACK), other',
+      ),
     ...enrichment,
   }),
   gethostlatency: z.strictObject({

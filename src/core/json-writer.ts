@@ -39,6 +39,7 @@ const K = {
   latencyNs: bytes(',"latency_ns":'),
   nonBlocking: bytes(',"non_blocking":'),
   state: bytes(',"state":'),
+  kind: bytes(',"kind":'),
   func: bytes(',"func":'),
   host: bytes(',"host":'),
   addresses: bytes(',"addresses":'),
@@ -241,6 +242,8 @@ export class JsonWriter extends GrowableBuffer {
         this.conn(e.family, e.saddr, e.sport, e.daddr, e.dport);
         this.raw(K.state);
         this.sym(e.state);
+        this.raw(K.kind);
+        this.sym(e.kind);
         break;
       case 'gethostlatency':
         this.base(OPEN.gethostlatency, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);

@@ -76,6 +76,7 @@ export function withAttributesObject(e: NetEvent, attributes: Attrs): NetEvent {
         daddr: e.daddr,
         dport: e.dport,
         state: e.state,
+        kind: e.kind,
         attributes,
       };
     case 'gethostlatency':

@@ -74,8 +74,10 @@ export function forEachEventAttribute(e: NetEvent, sink: AttrSink): void {
       sink.num('network.peer.port', e.dport);
       sink.str('network.local.address', e.saddr);
       sink.num('network.local.port', e.sport);
-      if (e.type === 'tcpretrans') sink.str('tcp.state', e.state);
-      else {
+      if (e.type === 'tcpretrans') {
+        sink.str('tcp.state', e.state);
+        sink.str('tcp.retransmit.kind', e.kind);
+      } else {
         if (e.type === 'soconnect' && e.result !== 'ESTABLISHED') sink.str('error.type', e.result);
         if (e.type === 'udpconnect' && e.result !== 'OK') sink.str('error.type', e.result);
         sink.str('netspan.connect.result', e.result);

@@ -76,6 +76,7 @@ export function tcpretrans(over: Partial<TcpRetransEvent> = {}): TcpRetransEvent
     daddr: '10.96.0.20',
     dport: 443,
     state: 'SYN_SENT',
+    kind: 'rto',
   };
   return Object.assign(e, over);
 }

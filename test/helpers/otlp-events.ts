@@ -88,6 +88,7 @@ export function retrans(over: Partial<TcpRetransEvent> = {}): TcpRetransEvent {
     daddr: '10.0.0.7',
     dport: 443,
     state: 'SYN_SENT',
+    kind: 'rto',
     ...over,
   };
 }

@@ -17,7 +17,7 @@ import type { Attrs } from '../../src/otel/attributes.js';
 function spanEvent(e: TcpRetransEvent | SkbDropEvent): TimedEvent {
   const attributes: Attributes =
     e.type === 'tcpretrans'
-      ? { 'tcp.state': e.state }
+      ? { 'tcp.state': e.state, 'tcp.retransmit.kind': e.kind }
       : {
           'netspan.drop.reason': e.reason,
           'netspan.drop.location': e.location,

@@ -266,6 +266,7 @@ clientTest(
       { key: 'network.local.address', value: { stringValue: '10.0.0.1' } },
       { key: 'network.local.port', value: { intValue: '40000' } },
       { key: 'tcp.state', value: { stringValue: 'ESTABLISHED' } },
+      { key: 'tcp.retransmit.kind', value: { stringValue: 'fast' } },
       { key: 'server.address', value: { stringValue: 'api.shop' } },
     ]);
     const body = lr.body as { kvlistValue: { values: { key: string; value: Record<string, unknown> }[] } };
@@ -274,6 +275,7 @@ clientTest(
     assert.deepEqual(bodyMap.time_unix_nano, { stringValue: '1763000000123456790' });
     assert.deepEqual(bodyMap.sport, { intValue: '40000' });
     assert.deepEqual(bodyMap.state, { stringValue: 'ESTABLISHED' });
+    assert.deepEqual(bodyMap.kind, { stringValue: 'fast' });
     assert.deepEqual(Object.keys(bodyMap), [
       'type',
       'schema_version',
@@ -289,6 +291,7 @@ clientTest(
       'daddr',
       'dport',
       'state',
+      'kind',
       'attributes',
     ]);
 

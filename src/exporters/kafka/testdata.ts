@@ -44,6 +44,7 @@ export function tcpretrans(over: Partial<TcpRetransEvent> = {}): TcpRetransEvent
     daddr: '10.0.0.2',
     dport: 443,
     state: 'ESTABLISHED',
+    kind: 'fast',
     ...over,
   };
 }

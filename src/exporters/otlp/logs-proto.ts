@@ -277,6 +277,7 @@ const B = {
   latencyNs: bodyKey('latencyNs'),
   nonBlocking: bodyKey('nonBlocking'),
   state: bodyKey('state'),
+  kind: bodyKey('kind'),
   func: bodyKey('func'),
   host: bodyKey('host'),
   addresses: bodyKey('addresses'),
@@ -318,6 +319,7 @@ function writeBody(w: ProtoWriter, e: NetEvent, time: KernelTime | undefined): v
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);
       conn(w, e.family, e.saddr, e.sport, e.daddr, e.dport);
       w.strKv(KVLIST_VALUE, B.state, e.state);
+      w.strKv(KVLIST_VALUE, B.kind, e.kind);
       break;
     case 'gethostlatency':
       base(w, time, e.timeUnixNano, e.pid, e.tid, e.comm, e.cgroupId);

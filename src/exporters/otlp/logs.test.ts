@@ -25,7 +25,7 @@ test('one log record per event of every type: kernel timestamp, severity, JSON b
       dns(),
       connect(),
       udp(),
-      retrans({ state: 'ESTABLISHED' }),
+      retrans({ state: 'ESTABLISHED', kind: 'fast' }),
       drop({ l4Protocol: 'UDP', sport: 53, dport: 40000 }),
     ];
     assert.deepEqual(await s.send(...events), { code: 'success' });
@@ -88,6 +88,7 @@ test('one log record per event of every type: kernel timestamp, severity, JSON b
       'network.local.address': '10.0.0.1',
       'network.local.port': 40010,
       'tcp.state': 'ESTABLISHED',
+      'tcp.retransmit.kind': 'fast',
     });
     // every log record carries the ids of the span that represents its event
     const spans = s.server.allSpans().map((x) => x.span);

@@ -31,7 +31,9 @@ test('event metrics: exponential duration histograms, counters by bounded dimens
       connect({ sport: 40003, latencyNs: 50_000, result: 'ECONNREFUSED' }),
       retrans({ sport: 1 }),
       retrans({ sport: 2 }),
-      retrans({ sport: 3, state: 'ESTABLISHED' }),
+      retrans({ sport: 3, state: 'ESTABLISHED', kind: 'tlp' }),
+      retrans({ sport: 4, state: 'ESTABLISHED', kind: 'tlp' }),
+      retrans({ sport: 5, state: 'ESTABLISHED', kind: 'fast' }),
       drop(),
       drop({ sport: 444 }),
       drop({ reason: 'NO_SOCKET', l4Protocol: 'UDP' }),
@@ -80,8 +82,9 @@ test('event metrics: exponential duration histograms, counters by bounded dimens
     const rt = s.server.latestMetric('netspan.tcp.retransmits');
     assert.equal(rt!.sum!.isMonotonic, true);
     assert.deepEqual(sumPoints(rt), [
-      [{ 'tcp.state': 'SYN_SENT', 'network.type': 'ipv4' }, 2],
-      [{ 'tcp.state': 'ESTABLISHED', 'network.type': 'ipv4' }, 1],
+      [{ 'tcp.state': 'SYN_SENT', 'tcp.retransmit.kind': 'rto', 'network.type': 'ipv4' }, 2],
+      [{ 'tcp.state': 'ESTABLISHED', 'tcp.retransmit.kind': 'tlp', 'network.type': 'ipv4' }, 2],
+      [{ 'tcp.state': 'ESTABLISHED', 'tcp.retransmit.kind': 'fast', 'network.type': 'ipv4' }, 1],
     ]);
     assert.deepEqual(sumPoints(s.server.latestMetric('netspan.packet.drops')), [
       [{ 'netspan.drop.reason': 'NETFILTER_DROP', 'network.transport': 'tcp' }, 2],
@@ -98,10 +101,10 @@ test('event metrics: exponential duration histograms, counters by bounded dimens
       [{ exporter: 'otlp', signal: 'traces', outcome: 'success' }, 1],
       [{ exporter: 'otlp', signal: 'logs', outcome: 'success' }, 1],
     ]);
-    // 13 events: 2 SYN_SENT retransmits and 2 TCP drops are held waiting for a connect → 9 spans, 9 log records so far
+    // 15 events: 2 SYN_SENT retransmits and 2 TCP drops are held waiting for a connect → 11 spans, 11 log records so far
     assert.deepEqual(sumPoints(s.server.latestMetric('netspan_otlp_records_sent_total')), [
-      [{ exporter: 'otlp', signal: 'traces' }, 9],
-      [{ exporter: 'otlp', signal: 'logs' }, 9],
+      [{ exporter: 'otlp', signal: 'traces' }, 11],
+      [{ exporter: 'otlp', signal: 'logs' }, 11],
     ]);
     const held = s.server.latestMetric('netspan_otlp_stitch_held');
     assert.deepEqual(

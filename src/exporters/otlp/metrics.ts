@@ -11,7 +11,7 @@
  * Instruments (durations are exponential histograms, in seconds):
  *   dns.lookup.duration        histogram  s            error.type
  *   netspan.connect.duration   histogram  s            netspan.connect.result, network.type, error.type
- *   netspan.tcp.retransmits    counter    {retransmit} tcp.state, network.type
+ *   netspan.tcp.retransmits    counter    {retransmit} tcp.state, tcp.retransmit.kind, network.type
  *   netspan.packet.drops       counter    {packet}     netspan.drop.reason, network.transport
  *   netspan.udp.connects       counter    {connect}    netspan.connect.result, network.type, error.type
  *   netspan_*_total / gauges   observable counters/gauges mirroring ctx.telemetry.metrics (names unchanged)
@@ -201,6 +201,7 @@ export class NetMetrics {
         break;
       case 'tcpretrans':
         a['tcp.state'] = e.state;
+        a['tcp.retransmit.kind'] = e.kind;
         a['network.type'] = e.family;
         this.retransmits.add(1, a);
         break;

@@ -136,6 +136,7 @@ const K = {
   retransmits: keyPrefix('netspan.tcp.retransmits'),
   drops: keyPrefix('netspan.drops'),
   tcpState: keyPrefix('tcp.state'),
+  retransmitKind: keyPrefix('tcp.retransmit.kind'),
   dropReason: keyPrefix('netspan.drop.reason'),
   dropLocation: keyPrefix('netspan.drop.location'),
   sourceAddress: keyPrefix('source.address'),
@@ -318,8 +319,10 @@ function writeEvent(w: ProtoWriter, e: TcpRetransEvent | SkbDropEvent): void {
   w.fixed64(e.timeUnixNano);
   w.byte(EV_NAME);
   w.string(SPAN_NAMES[e.type]);
-  if (e.type === 'tcpretrans') w.strKv(EV_ATTRIBUTES, K.tcpState, e.state);
-  else {
+  if (e.type === 'tcpretrans') {
+    w.strKv(EV_ATTRIBUTES, K.tcpState, e.state);
+    w.strKv(EV_ATTRIBUTES, K.retransmitKind, e.kind);
+  } else {
     w.strKv(EV_ATTRIBUTES, K.dropReason, e.reason);
     w.strKv(EV_ATTRIBUTES, K.dropLocation, e.location);
     if (e.saddr !== undefined) {

@@ -134,8 +134,8 @@ test('SYN retransmits held until their connect arrives become span events with k
     assert.deepEqual(
       span!.events.map((e) => [e.name, e.timeUnixNano, attrs(e.attributes)]),
       [
-        ['tcp.retransmit', ns(T0 + ms(1000)), { 'tcp.state': 'SYN_SENT' }],
-        ['tcp.retransmit', ns(T0 + ms(3000)), { 'tcp.state': 'SYN_SENT' }],
+        ['tcp.retransmit', ns(T0 + ms(1000)), { 'tcp.state': 'SYN_SENT', 'tcp.retransmit.kind': 'rto' }],
+        ['tcp.retransmit', ns(T0 + ms(3000)), { 'tcp.state': 'SYN_SENT', 'tcp.retransmit.kind': 'rto' }],
       ],
     );
     assert.equal(attrs(span!.attributes)['netspan.tcp.retransmits'], 2);

@@ -32,7 +32,7 @@ export function formatRow(e: NetEvent): string {
       detail = `${endpoint(e.saddr, e.sport)} -> ${endpoint(e.daddr, e.dport)} ${e.result} ${ms(e.latencyNs)}`;
       break;
     case 'tcpretrans':
-      detail = `${endpoint(e.saddr, e.sport)} -> ${endpoint(e.daddr, e.dport)} ${e.state}`;
+      detail = `${endpoint(e.saddr, e.sport)} -> ${endpoint(e.daddr, e.dport)} ${e.state} ${e.kind}`;
       break;
     case 'gethostlatency':
       detail = `${e.func} ${safe(e.host)} ${e.result} ${ms(e.latencyNs)} [${e.addresses.join(', ')}]`;

@@ -30,9 +30,11 @@ interface ConnectResult {
 const SYN_DROP = 9202; // every SYN dropped → SYN_SENT retransmits, ETIMEDOUT
 const DATA_DROP = 9203; // every segment with PSH dropped → ESTABLISHED retransmits
 const ACK_DROP = 9204; // the handshake's final ACK dropped → SYN-ACK retransmits
+const ONE_DROP = 9205; // the connection's 12th packet dropped, segments behind it → one fast retransmit
+const TAIL_DROP = 9206; // everything after the handshake dropped, one write → a tail loss probe, then RTOs
 
 void test(
-  'tcpretrans live: SYN_SENT, ESTABLISHED (v4 and v6) and SYN-ACK retransmits',
+  'tcpretrans live: SYN_SENT, ESTABLISHED (v4 and v6) and SYN-ACK retransmits; RTO, tail loss probe and fast retransmit',
   { timeout: 120_000 },
   async () => {
     const root = repoRoot();
@@ -45,12 +47,16 @@ void test(
           `tcp dport ${SYN_DROP} tcp flags & (syn | ack) == syn drop`,
           `tcp dport ${DATA_DROP} tcp flags & psh == psh drop`,
           `tcp dport ${ACK_DROP} tcp flags == ack drop`,
+          `tcp dport ${ONE_DROP} ct original packets 12 drop`,
+          `tcp dport ${TAIL_DROP} ct original packets >= 3 drop`,
         ]),
       );
+      // conntrack's packet counters, for the ONE_DROP and TAIL_DROP rules (conntrack is loaded by the ruleset's ct match)
+      await nsSysctl(net.serverNs, 'net.netfilter.nf_conntrack_acct', '1');
       const servers: NsProcess[] = [];
       try {
         for (const addr of [net.server4, net.server6]) {
-          for (const port of [DATA_DROP, ACK_DROP])
+          for (const port of [DATA_DROP, ACK_DROP, ONE_DROP, TAIL_DROP])
             servers.push(await startNodeServer(net.serverNs, fixture('tcpserver.mjs'), [addr, String(port)]));
         }
         const r = new Map<string, ConnectResult>();
@@ -67,21 +73,29 @@ void test(
             connect('data6', [net.server6, String(DATA_DROP), '--send-ms', '1200']),
             connect('synack4', [net.server4, String(ACK_DROP), '--hold-ms', '1600']),
             connect('synack6', [net.server6, String(ACK_DROP), '--hold-ms', '1600']),
+            // 1 KiB every 2 ms: the segments sent after the lost one are SACKed well within the probe timeout (10 ms)
+            connect('fast4', [net.server4, String(ONE_DROP), '--send-ms', '600', '--send-every', '2']),
+            connect('fast6', [net.server6, String(ONE_DROP), '--send-ms', '600', '--send-every', '2']),
+            // one 1 KiB write at 1000 ms, nothing after it to send: the probe resends it, then the RTO does
+            connect('tail4', [net.server4, String(TAIL_DROP), '--send-ms', '1600', '--send-every', '1000']),
           ]);
         });
         assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
         assert.equal(r.get('syn4')?.result, 'ETIMEDOUT');
-        for (const n of ['data4', 'data6', 'synack4', 'synack6'])
+        for (const n of ['data4', 'data6', 'synack4', 'synack6', 'fast4', 'fast6', 'tail4'])
           assert.equal(r.get(n)?.result, 'ESTABLISHED', `fixture ${n}`);
         const events = live.events.filter((e): e is TcpRetransEvent => e.type === 'tcpretrans');
         const describe = (): string =>
-          JSON.stringify(events.map((e) => [e.saddr, e.sport, e.daddr, e.dport, e.state, e.comm]));
+          JSON.stringify(events.map((e) => [e.saddr, e.sport, e.daddr, e.dport, e.state, e.kind, e.comm]));
 
         // SYN_SENT: client → server:SYN_DROP, the first SYN retransmitted at ~1 s.
         const syn = events.filter((e) => e.dport === SYN_DROP && e.daddr === net.server4);
         assert.ok(syn.length >= 1 && syn.length <= 3, `SYN retransmits: ${describe()}`);
         for (const e of syn) {
-          assert.deepEqual([e.family, e.saddr, e.daddr, e.state], ['ipv4', net.client4, net.server4, 'SYN_SENT']);
+          assert.deepEqual(
+            [e.family, e.saddr, e.daddr, e.state, e.kind],
+            ['ipv4', net.client4, net.server4, 'SYN_SENT', 'rto'],
+          );
           assert.ok(e.sport >= 1024);
           assert.ok(e.pid >= 0 && e.comm.length > 0);
         }
@@ -96,6 +110,16 @@ void test(
           const mine = events.filter((e) => e.sport === sport && e.dport === DATA_DROP && e.daddr === daddr);
           const established = mine.filter((e) => e.state === 'ESTABLISHED');
           assert.ok(established.length >= 2, `${name}: ESTABLISHED retransmits for sport ${sport}: ${describe()}`);
+          // Writes queued behind a lost segment go out coalesced and split, the first part without PSH, so it
+          // arrives and its SACK starts a fast retransmit; the PSH-carrying resends are lost too: RTOs follow.
+          assert.ok(
+            mine.every((e) => e.kind === 'rto' || e.kind === 'fast' || e.kind === 'tlp'),
+            `${name}: kinds: ${describe()}`,
+          );
+          assert.ok(
+            mine.some((e) => e.kind === 'rto'),
+            `${name}: an RTO: ${describe()}`,
+          );
           for (const e of mine) {
             assert.equal(e.family, family);
             assert.equal(e.saddr, saddr);
@@ -114,8 +138,37 @@ void test(
           const cport = r.get(name)!.localPort!;
           const mine = events.filter((e) => e.state === 'SYN_RECV' && e.dport === cport && e.sport === ACK_DROP);
           assert.ok(mine.length >= 1, `${name}: SYN-ACK retransmit to port ${cport}: ${describe()}`);
-          for (const e of mine) assert.deepEqual([e.family, e.saddr, e.daddr], [family, saddr, daddr]);
+          for (const e of mine)
+            assert.deepEqual([e.family, e.saddr, e.daddr, e.kind], [family, saddr, daddr, 'synack']);
         }
+
+        // One lost segment with later ones SACKed: exactly one retransmit, a fast one (Recovery), no probe, no RTO.
+        for (const [name, family, saddr, daddr] of [
+          ['fast4', 'ipv4', net.client4, net.server4],
+          ['fast6', 'ipv6', net.client6, net.server6],
+        ] as const) {
+          const sport = r.get(name)!.localPort!;
+          const mine = events.filter((e) => e.sport === sport && e.dport === ONE_DROP);
+          assert.deepEqual(
+            mine.map((e) => [e.family, e.saddr, e.daddr, e.state, e.kind]),
+            [[family, saddr, daddr, 'ESTABLISHED', 'fast']],
+            `${name}: ${describe()}`,
+          );
+        }
+
+        // The only segment in flight lost: the probe timer fires first and resends it (Open state), then the RTO.
+        const tailPort = r.get('tail4')!.localPort!;
+        const tail = events.filter((e) => e.sport === tailPort && e.dport === TAIL_DROP);
+        assert.ok(tail.length >= 2, `tail4: ${describe()}`);
+        assert.deepEqual(
+          [tail[0]!.state, tail[0]!.kind, tail[1]!.kind],
+          ['ESTABLISHED', 'tlp', 'rto'],
+          `tail4: ${describe()}`,
+        );
+        assert.ok(
+          tail.slice(1).every((e) => e.kind === 'rto'),
+          `tail4: ${describe()}`,
+        );
       } finally {
         for (const s of servers) await s.stop();
       }

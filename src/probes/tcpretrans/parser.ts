@@ -1,19 +1,39 @@
 /**
  * Parser for probes/tcpretrans/tcpretrans.bt output.
  *
- * Lines (tab-separated, 12 fields):
- *   retrans nsecs pid tid cgroup comm af saddr sport daddr dport state
- *   synack  nsecs pid tid cgroup comm af saddr sport daddr dport state
- * Both become a TcpRetransEvent; state is the kernel TCP state number.
+ * Lines (tab-separated, 14 fields):
+ *   retrans nsecs pid tid cgroup comm af saddr sport daddr dport state ca pending
+ *   synack  nsecs pid tid cgroup comm af saddr sport daddr dport state 0 0
+ * Both become a TcpRetransEvent; state is the kernel TCP state number, ca the
+ * socket's icsk_ca_state and pending its icsk_pending (retransmitKind()).
  */
-import type { TcpRetransEvent } from '../../core/event.js';
+import type { RetransmitKind, TcpRetransEvent } from '../../core/event.js';
 import { PARSE_NONE, type Clock, type ParseResult, type ProbeParser } from '../../core/parser.js';
 import { tcpStateName } from '../../core/decode.js';
 import { ConnLineReader, parseError } from '../conn-line.js';
 
 export const RETRANS_TAG = 'retrans';
 export const SYNACK_TAG = 'synack';
-const FIELDS = 12;
+const FIELDS = 14;
+
+// include/net/tcp.h enum tcp_ca_state, include/net/inet_connection_sock.h ICSK_TIME_*
+const TCP_CA_RECOVERY = 3;
+const TCP_CA_LOSS = 4;
+const TCP_CA_MAX = 4;
+const ICSK_TIME_LOSS_PROBE = 5;
+
+/**
+ * The kind of a tcp_retransmit_skb retransmit from the socket's congestion
+ * state and pending timer at that moment: tcp_retransmit_timer() enters Loss
+ * before resending (also for SYNs), fast retransmit and RACK resend in
+ * Recovery, and tcp_send_loss_probe() runs from the probe timer in Open /
+ * Disorder / CWR. Checked live against the kernel (live.test.ts).
+ */
+export function retransmitKind(ca: number, pending: number): RetransmitKind {
+  if (ca === TCP_CA_LOSS) return 'rto';
+  if (ca === TCP_CA_RECOVERY) return 'fast';
+  return pending === ICSK_TIME_LOSS_PROBE ? 'tlp' : 'other';
+}
 const TAGS = [RETRANS_TAG, SYNACK_TAG];
 
 class TcpRetransParser implements ProbeParser {
@@ -31,6 +51,14 @@ class TcpRetransParser implements ProbeParser {
     if (Number.isNaN(stateNum)) return parseError('bad_number', 'state', line);
     const state = tcpStateName(stateNum);
     if (state === undefined) return parseError('bad_value', 'state', line);
+    let kind: RetransmitKind = 'synack';
+    if (f.is(0, RETRANS_TAG)) {
+      const ca = f.uint(12);
+      const pending = f.uint(13);
+      if (Number.isNaN(ca) || Number.isNaN(pending)) return parseError('bad_number', 'ca state/pending timer', line);
+      if (ca > TCP_CA_MAX) return parseError('bad_value', 'ca state', line);
+      kind = retransmitKind(ca, pending);
+    }
     const event: TcpRetransEvent = {
       timeUnixNano: base.timeUnixNano,
       pid: base.pid,
@@ -44,6 +72,7 @@ class TcpRetransParser implements ProbeParser {
       dport: base.dport,
       type: 'tcpretrans',
       state,
+      kind,
     };
     return { kind: 'event', event };
   }

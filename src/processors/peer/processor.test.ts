@@ -69,6 +69,7 @@ test('peer: DNS name attached to a later connect of the same pid; lookup event p
     daddr: '2001:db8::10',
     dport: 443,
     state: 'SYN_SENT',
+    kind: 'rto',
   });
   assert.deepEqual(r.attributes, { 'server.address': 'api.example.com' });
   // v4-mapped v6 destination
