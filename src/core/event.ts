@@ -40,7 +40,10 @@ export interface SoConnectEvent extends EventBase {
   dport: number;
   /** "ESTABLISHED" when the handshake completed, otherwise the errno name (ECONNREFUSED, ETIMEDOUT, ...). */
   result: string;
-  /** Connect latency: syscall entry to handshake completion (non-blocking) or syscall return (blocking). */
+  /**
+   * Connect latency: syscall entry to handshake completion (non-blocking, and a TCP Fast Open connect that
+   * returned 0 before sending its SYN: then it includes the wait for the first write) or syscall return (blocking).
+   */
   latencyNs: number;
   /** True when connect(2) returned EINPROGRESS and the result came from the socket's state change. */
   nonBlocking: boolean;
