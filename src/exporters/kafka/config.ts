@@ -131,7 +131,7 @@ export const kafkaConfigSchema = z
       .max(MAX_BYTES)
       .default(1_000_000)
       .describe(
-        "The broker's limit for one record batch (the topic's max.message.bytes; Kafka's default is 1 MB): a record larger with its 61-byte batch header (key + value + headers + 61) is not sent and the export fails for it, and the netspan client keeps each partition's batch within it",
+        "The broker's limit for one record batch (the topic's max.message.bytes; Kafka's default is 1 MB): a record larger with its 61-byte batch header (key + value + headers + 61) is not sent and the export fails for it, and no partition's batch goes over it (kafkajs: no send does)",
       ),
     max_batch_bytes: z
       .int()

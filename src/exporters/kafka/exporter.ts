@@ -537,13 +537,15 @@ export class KafkaExporter implements Exporter {
         };
       }
       const client = this.client;
-      // Split into produce requests of at most max_batch_bytes.
+      // Split into sends of at most max_batch_bytes, and of at most one RecordBatch's max_message_bytes: kafkajs
+      // puts a send's records for one partition into one RecordBatch and picks the partitions itself, so a send
+      // any larger could go to one partition (a one-partition topic, one key) and be refused as too large.
+      const cap = Math.min(this.cfg.max_batch_bytes, this.cfg.max_message_bytes - BATCH_HEADER_BYTES);
       let start = 0;
       while (start < ok.length) {
         let end = start;
         let bytes = 0;
-        while (end < ok.length && (end === start || bytes + sizes[end]! <= this.cfg.max_batch_bytes))
-          bytes += sizes[end++]!;
+        while (end < ok.length && (end === start || bytes + sizes[end]! <= cap)) bytes += sizes[end++]!;
         const chunk = ok.slice(start, end);
         try {
           await client.send(chunk);

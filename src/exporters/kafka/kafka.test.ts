@@ -508,6 +508,66 @@ void test(
   },
 );
 
+void test(
+  '[kafkajs] no send is over one RecordBatch (max_message_bytes): a one-partition topic gets every record, in order',
+  { timeout: 60_000 },
+  async () => {
+    const p = prefix();
+    // one key (the pid): one partition, so a send is one RecordBatch; ~480 bytes each, 5.8 kB in all:
+    // well under max_batch_bytes, four times max_message_bytes
+    const events = Array.from({ length: 12 }, (_, i) => soconnect({ sport: 40_000 + i }));
+    const cfg = kafkaConfigSchema.parse({ topic: `${p}.cap`, key: 'pod_uid', max_message_bytes: 1024 });
+    const sizeOf = new Map<number, number>(); // sport → the record's bytes in a batch
+    for (const e of events)
+      sizeOf.set(
+        e.sport,
+        encodedRecordSize(
+          e,
+          toRecord(e, cfg, () => 0n),
+          cfg,
+        ),
+      );
+    const batches: number[][] = []; // per sendBatch: the sports of its records
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the client as `this`
+    const producer = kafkajs.Kafka.prototype.producer;
+    const spy = mock.method(kafkajs.Kafka.prototype, 'producer', function (this: kafkajs.Kafka, ...a: unknown[]) {
+      const made = producer.apply(this, a as Parameters<typeof producer>);
+      const sendBatch = made.sendBatch.bind(made);
+      made.sendBatch = (b) => {
+        const sports = (b.topicMessages ?? []).flatMap((t) =>
+          t.messages.map((m) => (JSON.parse(String(m.value)) as { sport: number }).sport),
+        );
+        batches.push(sports);
+        return sendBatch(b);
+      };
+      return made;
+    });
+    try {
+      await withExporter('kafkajs', { topic: `${p}.cap`, key: 'pod_uid', max_message_bytes: 1024 }, async (exp, c) => {
+        assert.deepEqual(await exp.export(events), { code: 'success' });
+        assert.equal(records(c, `${p}.cap`, 'sent'), 12);
+      });
+    } finally {
+      spy.mock.restore();
+    }
+    assert.ok(batches.length >= 6, `${batches.length} sends`);
+    for (const b of batches) {
+      const bytes = BATCH_HEADER_BYTES + b.reduce((n, sport) => n + sizeOf.get(sport)!, 0);
+      assert.ok(bytes <= 1024, `a batch of ${bytes} bytes: ${JSON.stringify(b)}`);
+    }
+    assert.deepEqual(
+      batches.flat(),
+      events.map((e) => e.sport),
+    );
+    const got = await consumeAll(cluster.bootstrap, `${p}.cap`);
+    assert.deepEqual(
+      got.map((r) => (json(r) as { sport: number }).sport),
+      events.map((e) => e.sport),
+    );
+    assert.equal(new Set(got.map((r) => r.partition)).size, 1);
+  },
+);
+
 clientTest(
   'a record over max_message_bytes is not sent: failure, counted as dropped; the rest is delivered',
   { timeout: 60_000 },

@@ -309,7 +309,7 @@ void test('one send in flight at a time; exports split at max_batch_bytes', asyn
   const gate = new Promise<void>((r) => (release = r));
   const { clients, factory } = fakeFactory(() => gate);
   const exp = new KafkaExporter(
-    kafkaConfigSchema.parse({ max_message_bytes: 1024, max_batch_bytes: 2048 }),
+    kafkaConfigSchema.parse({ max_message_bytes: 2048, max_batch_bytes: 2048 }),
     c,
     factory,
   );
