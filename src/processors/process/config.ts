@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from '../../core/event.js';
+
+/** The probes whose pid is the task that made the event (a syscall or libc call), not an interrupted one. */
+export const TASK_CONTEXT_TYPES = ['soconnect', 'udpconnect', 'gethostlatency'] as const;
 
 export const processConfigSchema = z
   .strictObject({
@@ -31,6 +35,12 @@ export const processConfigSchema = z
       .max(65_536)
       .default(4_096)
       .describe('process.command_line is cut at this many bytes.'),
+    types: z
+      .array(z.enum(EVENT_TYPES))
+      .default([...TASK_CONTEXT_TYPES])
+      .describe(
+        "Event types whose pid is enriched. tcpretrans and skbdrop are left out by default: they fire in softirq/timer context, so their pid is whatever task the CPU was running (often 0, or an unrelated process), not the socket's owner; their pod and container come from the socket's cgroup instead. Add them to get that task's identity anyway.",
+      ),
     proc_root: z
       .string()
       .min(1)

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../paths.js';
 import { connectEvent } from '../../../test/helpers/events.js';
+import { skbdrop, tcpretrans } from '../../../test/helpers/more-events.js';
 import { testContext } from '../../../test/helpers/enrich.js';
 import { parseStat } from '../../enrich/proc-reader.js';
 import { processConfigSchema } from './config.js';
@@ -34,8 +35,10 @@ test('config: defaults, strictness, factory', () => {
     revalidate_interval_ms: 5_000,
     negative_ttl_ms: 1_000,
     max_cmdline_bytes: 4_096,
+    types: ['soconnect', 'udpconnect', 'gethostlatency'],
     proc_root: '/proc',
   });
+  assert.equal(processConfigSchema.safeParse({ types: ['tcpconnect'] }).success, false);
   assert.equal(processConfigSchema.safeParse({ max_entry: 3 }).success, false);
   assert.equal(processProcessorFactory.type, 'process');
   assert.ok(processProcessorFactory.create(processConfigSchema.parse({}), testContext()) instanceof ProcessProcessor);
@@ -105,6 +108,30 @@ test('process: pid reuse (new start time) and exec (new exe) are noticed on reva
     now += 10_000;
     assert.equal(p.process(connectEvent({ pid: 4242, comm: 'wget' })).attributes!['process.executable.name'], 'wget');
     assert.deepEqual(p.stats, { loads: 2, revalidations: 2 });
+  } finally {
+    await proc.cleanup();
+  }
+});
+
+test('process: tcpretrans and skbdrop (interrupted task) pass on untouched by default, enriched when listed', async () => {
+  const proc = await procCopy();
+  try {
+    // pid 4242 exists in the testdata /proc: a retransmit in softirq context that interrupted it is not its event
+    const retrans = tcpretrans({ pid: 4242, comm: 'curl' });
+    const drop = skbdrop({ pid: 4242, comm: 'curl' });
+    const { p, misses } = make({ proc_root: proc.root });
+    assert.equal(p.process(retrans), retrans);
+    assert.equal(p.process(drop), drop);
+    p.prime(retrans);
+    assert.deepEqual(p.stats, { loads: 0, revalidations: 0 }, 'no /proc read for them');
+    assert.equal(misses('no_pid') + misses('process_gone'), 0, 'not a miss');
+    // the same pid in a connect is enriched
+    assert.equal(p.process(connectEvent({ pid: 4242, comm: 'curl' })).attributes!['process.executable.name'], 'curl');
+    const all = make({ proc_root: proc.root, types: ['tcpretrans', 'skbdrop'] }).p;
+    assert.equal(all.process(retrans).attributes!['process.executable.name'], 'curl');
+    assert.equal(all.process(drop).attributes!['process.command_line'], 'curl -sS https://api.example.com/v1');
+    const c = connectEvent({ pid: 4242, comm: 'curl' });
+    assert.equal(all.process(c), c, 'soconnect not listed');
   } finally {
     await proc.cleanup();
   }

@@ -8,9 +8,11 @@
  * name); a changed start time means the pid was reused → full re-read.
  * Processes gone before the first lookup pass on unenriched (the event keeps
  * the probe's pid/comm) and are counted in netspan_enrich_misses_total.
+ * Events of a type not in `types` (by default tcpretrans and skbdrop, whose
+ * pid is an interrupted task) pass on untouched and uncounted.
  */
 import { basename } from 'node:path';
-import type { NetEvent } from '../../core/event.js';
+import type { EventType, NetEvent } from '../../core/event.js';
 import type { ComponentContext, Processor } from '../../pipeline/component.js';
 import type { Counter } from '../../telemetry/metrics.js';
 import { Lru } from '../../enrich/lru.js';
@@ -44,6 +46,7 @@ export class ProcessProcessor implements Processor {
   private readonly cache: Lru<number, LiveEntry | GoneEntry>;
   private readonly now: () => number;
   private readonly misses: Counter;
+  private readonly enriched: ReadonlySet<EventType>;
   /** Reads of /proc done (full loads and revalidations), for tests and the benchmark. */
   readonly stats = { loads: 0, revalidations: 0 };
 
@@ -55,6 +58,7 @@ export class ProcessProcessor implements Processor {
     this.cache = new Lru(config.max_entries);
     this.now = opts.now ?? Date.now;
     this.misses = missCounter(ctx.telemetry);
+    this.enriched = new Set(config.types);
   }
 
   get cacheSize(): number {
@@ -72,6 +76,7 @@ export class ProcessProcessor implements Processor {
   }
 
   private entryFor(event: NetEvent, count: boolean): LiveEntry | undefined {
+    if (!this.enriched.has(event.type)) return undefined;
     const pid = event.pid;
     if (!(pid > 0)) {
       if (count) this.misses.inc({ processor: 'process', reason: 'no_pid' });
