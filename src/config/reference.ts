@@ -42,7 +42,10 @@ function rows(s: JsonSchema, prefix: string, out: string[]): void {
     const path = prefix ? `${prefix}.${key}` : key;
     const dflt =
       prop.default === undefined ||
-      (typeof prop.default === 'object' && prop.default !== null && Object.keys(prop.default).length > 0)
+      (typeof prop.default === 'object' &&
+        prop.default !== null &&
+        !Array.isArray(prop.default) &&
+        Object.keys(prop.default).length > 0)
         ? ''
         : `\`${JSON.stringify(prop.default)}\``;
     const required = s.required?.includes(key) && prop.default === undefined ? ' (required)' : '';

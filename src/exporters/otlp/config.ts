@@ -14,60 +14,107 @@ const headerKey = z
 
 export const otlpConfigSchema = z
   .strictObject({
-    /** Collector address: http://host:port (plaintext), https://host:port (TLS) or host:port (TLS unless tls.insecure). */
-    endpoint: z.string().min(1).default('http://localhost:4317'),
+    endpoint: z
+      .string()
+      .min(1)
+      .default('http://localhost:4317')
+      .describe(
+        'Collector gRPC address: http://host:port (plaintext), https://host:port (TLS) or host:port (TLS unless tls.insecure)',
+      ),
     tls: z
       .strictObject({
-        /** Plaintext gRPC. Default: true for http:// endpoints, false otherwise. */
-        insecure: z.boolean().optional(),
-        /** PEM files for a private CA and mutual TLS. */
-        ca_file: z.string().min(1).optional(),
-        cert_file: z.string().min(1).optional(),
-        key_file: z.string().min(1).optional(),
+        insecure: z
+          .boolean()
+          .optional()
+          .describe('Plaintext gRPC. Default: true for http:// endpoints, false otherwise'),
+        ca_file: z.string().min(1).optional().describe('PEM file of a private CA to verify the collector with'),
+        cert_file: z.string().min(1).optional().describe('PEM client certificate for mutual TLS (with key_file)'),
+        key_file: z.string().min(1).optional().describe('PEM private key of cert_file'),
       })
       .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
         message: 'cert_file and key_file must be given together',
       })
-      .prefault({}),
-    /** gRPC metadata sent with every request (e.g. authorization). Values are secrets: never logged. */
-    headers: z.record(headerKey, z.string()).default({}),
-    compression: z.enum(['none', 'gzip']).default('none'),
+      .prefault({})
+      .describe('TLS towards the collector'),
+    headers: z
+      .record(headerKey, z.string())
+      .default({})
+      .describe(
+        'gRPC metadata sent with every request (e.g. authorization: "Bearer ${env:OTLP_TOKEN}"). Values are secrets: never logged',
+      ),
+    compression: z.enum(['none', 'gzip']).default('none').describe('gRPC message compression'),
     signals: z
       .strictObject({
-        traces: z.boolean().default(true),
-        logs: z.boolean().default(true),
-        metrics: z.boolean().default(true),
+        traces: z
+          .boolean()
+          .default(true)
+          .describe('Spans: connect, udp.connect, dns.lookup, with retransmits and drops'),
+        logs: z.boolean().default(true).describe('One log record per event'),
+        metrics: z
+          .boolean()
+          .default(true)
+          .describe('Event metrics (durations, retransmits, drops, UDP connects) and self-metrics'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Which OTLP signals are exported'),
     metrics: z
       .strictObject({
-        export_interval_ms: z.int().min(100).max(3_600_000).default(60_000),
-        /** Pod identity dimensions on event metrics; peer_address and dns_question_name are unbounded and off by default. */
-        dimensions: z.array(z.enum(METRIC_DIMENSIONS)).default(['namespace', 'workload']),
-        /** Series per instrument before the SDK folds the rest into otel.metric.overflow. */
-        cardinality_limit: z.int().min(1).max(100_000).default(2_000),
-        /** Export netspan's own counters and gauges (netspan_*_total, ...). */
-        self_metrics: z.boolean().default(true),
+        export_interval_ms: z.int().min(100).max(3_600_000).default(60_000).describe('How often metrics are exported'),
+        dimensions: z
+          .array(z.enum(METRIC_DIMENSIONS))
+          .default(['namespace', 'workload'])
+          .describe(
+            'Pod identity dimensions on event metrics; peer_address and dns_question_name are unbounded and off by default',
+          ),
+        cardinality_limit: z
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(2_000)
+          .describe('Series per instrument before the SDK folds the rest into otel.metric.overflow'),
+        self_metrics: z
+          .boolean()
+          .default(true)
+          .describe("Export netspan's own counters and gauges (netspan_*_total, ...)"),
       })
       .prefault({}),
     connection_traces: z
       .strictObject({
-        enabled: z.boolean().default(true),
-        /**
-         * How long (ms) a DNS answer links a later connect from the same pid into its trace, and how long
-         * retransmits/drops wait for the connect they belong to (connect events arrive after the handshake).
-         */
-        window_ms: z.int().min(0).max(120_000).default(5_000),
-        /** How long (ms) a finished connect stays linkable by later retransmits and drops. */
-        connect_ttl_ms: z.int().min(0).max(3_600_000).default(60_000),
-        /** Upper bound of each map (DNS answers, recent connects, held events). */
-        max_entries: z.int().min(1).max(1_000_000).default(10_000),
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Put a DNS lookup, the connect that used its answer and its retransmits and drops in one trace'),
+        window_ms: z
+          .int()
+          .min(0)
+          .max(120_000)
+          .default(5_000)
+          .describe(
+            'How long a DNS answer links a later connect from the same pid into its trace, and how long retransmits/drops wait for the connect they belong to (connect events arrive after the handshake)',
+          ),
+        connect_ttl_ms: z
+          .int()
+          .min(0)
+          .max(3_600_000)
+          .default(60_000)
+          .describe('How long a finished connect stays linkable by later retransmits and drops'),
+        max_entries: z
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(10_000)
+          .describe('Upper bound of each map (DNS answers, recent connects, held events)'),
       })
       .prefault({}),
-    /** Extra attributes on every resource (e.g. k8s.cluster.name, deployment.environment.name). */
-    resource_attributes: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}),
-    /** service.name of the node resource that holds events from processes outside containers. */
-    host_service_name: z.string().min(1).default('netspan-host'),
+    resource_attributes: z
+      .record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))
+      .default({})
+      .describe('Extra attributes on every resource (e.g. k8s.cluster.name, deployment.environment.name)'),
+    host_service_name: z
+      .string()
+      .min(1)
+      .default('netspan-host')
+      .describe('service.name of the node resource that holds events from processes outside containers'),
     queue: queueConfig(4),
   })
   .prefault({});
