@@ -77,12 +77,13 @@ export interface TcpRetransEvent extends EventBase {
 /**
  * Why a segment was retransmitted, from the socket's congestion state and
  * armed timer at the retransmit: `rto` the retransmission timer fired (SYN
- * retransmits included, and the segments resent in the loss recovery after
- * it); `fast` fast retransmit (loss detected from SACKs, duplicate ACKs or
- * RACK); `tlp` a tail loss probe; `synack` a listener resending its SYN-ACK;
- * `other` any other (e.g. a retransmit in the CWR state).
+ * retransmits included); `loss` resent in the Loss state without the timer
+ * firing: on an ACK in the recovery after an RTO, or at once after a path MTU
+ * reduction or a failed MTU probe; `fast` fast retransmit (loss detected from
+ * SACKs, duplicate ACKs or RACK); `tlp` a tail loss probe; `synack` a listener
+ * resending its SYN-ACK; `other` any other (e.g. a retransmit in the CWR state).
  */
-export const RETRANSMIT_KINDS = ['rto', 'fast', 'tlp', 'synack', 'other'] as const;
+export const RETRANSMIT_KINDS = ['rto', 'loss', 'fast', 'tlp', 'synack', 'other'] as const;
 export type RetransmitKind = (typeof RETRANSMIT_KINDS)[number];
 
 export interface GetHostLatencyEvent extends EventBase {

@@ -73,7 +73,7 @@ export const eventJsonSchemas: Record<EventType, z.ZodObject> = {
     kind: z
       .enum(RETRANSMIT_KINDS)
       .describe(
-        'why the kernel retransmitted: rto (retransmission timer, SYNs included, and the loss recovery after it), fast (fast retransmit: SACK/dupack/RACK loss detection), tlp (tail loss probe), synack (a listener resending its SYN-ACK), other',
+        'why the kernel retransmitted: rto (the retransmission timer fired, SYNs included), loss (resent in the Loss state without the timer: on an ACK after an RTO, or after a path MTU reduction), fast (fast retransmit: SACK/dupack/RACK loss detection), tlp (tail loss probe), synack (a listener resending its SYN-ACK), other',
       ),
     ...enrichment,
   }),

@@ -59,9 +59,16 @@ export interface AttrSink {
  * object).
  */
 export function forEachEventAttribute(e: NetEvent, sink: AttrSink): void {
-  sink.num('process.pid', e.pid);
-  sink.num('thread.id', e.tid);
-  sink.str('process.command', e.comm);
+  if (e.type === 'tcpretrans' || e.type === 'skbdrop') {
+    // softirq/timer context: the task the CPU was running, often not the socket's owner (not process.*)
+    sink.num('netspan.task.pid', e.pid);
+    sink.num('netspan.task.tid', e.tid);
+    sink.str('netspan.task.command', e.comm);
+  } else {
+    sink.num('process.pid', e.pid);
+    sink.num('thread.id', e.tid);
+    sink.str('process.command', e.comm);
+  }
   sink.str('netspan.event.type', e.type);
   if (e.cgroupId) sink.num('netspan.cgroup.id', e.cgroupId);
   switch (e.type) {

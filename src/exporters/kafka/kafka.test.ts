@@ -254,9 +254,9 @@ clientTest(
     assert.equal(lr.severityNumber, 13);
     assert.equal(lr.severityText, 'WARN');
     assert.deepEqual(lr.attributes, [
-      { key: 'process.pid', value: { intValue: '4711' } },
-      { key: 'thread.id', value: { intValue: '4712' } },
-      { key: 'process.command', value: { stringValue: 'curl' } },
+      { key: 'netspan.task.pid', value: { intValue: '4711' } },
+      { key: 'netspan.task.tid', value: { intValue: '4712' } },
+      { key: 'netspan.task.command', value: { stringValue: 'curl' } },
       { key: 'netspan.event.type', value: { stringValue: 'tcpretrans' } },
       { key: 'netspan.cgroup.id', value: { intValue: '9876' } },
       { key: 'network.transport', value: { stringValue: 'tcp' } },

@@ -77,9 +77,9 @@ test('one log record per event of every type: kernel timestamp, severity, JSON b
       dport: 40000,
     });
     assert.deepEqual(attrs(logs[3]!.attributes), {
-      'process.pid': 0,
-      'thread.id': 0,
-      'process.command': 'swapper/0',
+      'netspan.task.pid': 0,
+      'netspan.task.tid': 0,
+      'netspan.task.command': 'swapper/0',
       'netspan.event.type': 'tcpretrans',
       'network.transport': 'tcp',
       'network.type': 'ipv4',

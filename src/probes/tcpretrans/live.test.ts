@@ -73,7 +73,8 @@ void test(
             connect('data6', [net.server6, String(DATA_DROP), '--send-ms', '1200']),
             connect('synack4', [net.server4, String(ACK_DROP), '--hold-ms', '1600']),
             connect('synack6', [net.server6, String(ACK_DROP), '--hold-ms', '1600']),
-            // 1 KiB every 2 ms: the segments sent after the lost one are SACKed well within the probe timeout (10 ms)
+            // 1 KiB every 2 ms: the segment sent after the lost one is SACKed 2 ms later, long before the probe
+            // timer (about 2 RTT + 200 ms with one segment in flight) or the RTO could fire
             connect('fast4', [net.server4, String(ONE_DROP), '--send-ms', '600', '--send-every', '2']),
             connect('fast6', [net.server6, String(ONE_DROP), '--send-ms', '600', '--send-every', '2']),
             // one 1 KiB write at 1000 ms, nothing after it to send: the probe resends it, then the RTO does
@@ -113,7 +114,7 @@ void test(
           // Writes queued behind a lost segment go out coalesced and split, the first part without PSH, so it
           // arrives and its SACK starts a fast retransmit; the PSH-carrying resends are lost too: RTOs follow.
           assert.ok(
-            mine.every((e) => e.kind === 'rto' || e.kind === 'fast' || e.kind === 'tlp'),
+            mine.every((e) => e.kind === 'rto' || e.kind === 'loss' || e.kind === 'fast' || e.kind === 'tlp'),
             `${name}: kinds: ${describe()}`,
           );
           assert.ok(
@@ -142,18 +143,21 @@ void test(
             assert.deepEqual([e.family, e.saddr, e.daddr, e.kind], [family, saddr, daddr, 'synack']);
         }
 
-        // One lost segment with later ones SACKed: exactly one retransmit, a fast one (Recovery), no probe, no RTO.
+        // One lost segment with later ones SACKed: exactly one fast retransmit (Recovery) and no RTO. (Only a stall of
+        // the sender of ~200 ms right after the loss could let the probe timer fire first: then a tlp comes before.)
         for (const [name, family, saddr, daddr] of [
           ['fast4', 'ipv4', net.client4, net.server4],
           ['fast6', 'ipv6', net.client6, net.server6],
         ] as const) {
           const sport = r.get(name)!.localPort!;
           const mine = events.filter((e) => e.sport === sport && e.dport === ONE_DROP);
+          const fast = mine.filter((e) => e.kind !== 'tlp');
           assert.deepEqual(
-            mine.map((e) => [e.family, e.saddr, e.daddr, e.state, e.kind]),
+            fast.map((e) => [e.family, e.saddr, e.daddr, e.state, e.kind]),
             [[family, saddr, daddr, 'ESTABLISHED', 'fast']],
             `${name}: ${describe()}`,
           );
+          assert.ok(mine.length - fast.length <= 1, `${name}: ${describe()}`);
         }
 
         // The only segment in flight lost: the probe timer fires first and resends it (Open state), then the RTO.

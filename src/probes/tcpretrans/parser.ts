@@ -19,19 +19,23 @@ const FIELDS = 14;
 // include/net/tcp.h enum tcp_ca_state, include/net/inet_connection_sock.h ICSK_TIME_*
 const TCP_CA_RECOVERY = 3;
 const TCP_CA_LOSS = 4;
-const TCP_CA_MAX = 4;
 const ICSK_TIME_LOSS_PROBE = 5;
 
 /**
  * The kind of a tcp_retransmit_skb retransmit from the socket's congestion
- * state and pending timer at that moment: tcp_retransmit_timer() enters Loss
- * before resending (also for SYNs), fast retransmit and RACK resend in
- * Recovery, and tcp_send_loss_probe() runs from the probe timer in Open /
- * Disorder / CWR. Checked live against the kernel (live.test.ts).
+ * state and pending timer at that moment: tcp_write_timer_handler() clears
+ * icsk_pending before tcp_retransmit_timer(), which enters Loss and resends
+ * (also SYNs): Loss without a timer is the RTO itself, Loss with one armed a
+ * resend in loss recovery (on an ACK, or tcp_simple_retransmit() after a path
+ * MTU reduction); fast retransmit and RACK resend in Recovery;
+ * tcp_send_loss_probe() runs from the probe timer in Open / Disorder / CWR.
+ * A state this code does not know (a future kernel) is `other`, not an error.
+ * Checked live against the kernel (live.test.ts).
  */
 export function retransmitKind(ca: number, pending: number): RetransmitKind {
-  if (ca === TCP_CA_LOSS) return 'rto';
+  if (ca === TCP_CA_LOSS) return pending === 0 ? 'rto' : 'loss';
   if (ca === TCP_CA_RECOVERY) return 'fast';
+  if (ca > TCP_CA_LOSS) return 'other';
   return pending === ICSK_TIME_LOSS_PROBE ? 'tlp' : 'other';
 }
 const TAGS = [RETRANS_TAG, SYNACK_TAG];
@@ -56,7 +60,6 @@ class TcpRetransParser implements ProbeParser {
       const ca = f.uint(12);
       const pending = f.uint(13);
       if (Number.isNaN(ca) || Number.isNaN(pending)) return parseError('bad_number', 'ca state/pending timer', line);
-      if (ca > TCP_CA_MAX) return parseError('bad_value', 'ca state', line);
       kind = retransmitKind(ca, pending);
     }
     const event: TcpRetransEvent = {

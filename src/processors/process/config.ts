@@ -39,7 +39,7 @@ export const processConfigSchema = z
       .array(z.enum(EVENT_TYPES))
       .default([...TASK_CONTEXT_TYPES])
       .describe(
-        "Event types whose pid is enriched. tcpretrans and skbdrop are left out by default: they fire in softirq/timer context, so their pid is whatever task the CPU was running (often 0, or an unrelated process), not the socket's owner; their pod and container come from the socket's cgroup instead. Add them to get that task's identity anyway.",
+        "Event types whose pid is enriched. tcpretrans and skbdrop are left out by default: they fire in softirq/timer context, so their pid is whatever task the CPU was running (often 0, or an unrelated process), not the socket's owner (their pod and container come from the socket's cgroup where there is a socket). Add them to get that task's identity anyway: right for drops on the sending path, which run in the sender's context.",
       ),
     proc_root: z
       .string()
