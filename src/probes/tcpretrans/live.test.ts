@@ -32,6 +32,7 @@ const DATA_DROP = 9203; // every segment with PSH dropped → ESTABLISHED retran
 const ACK_DROP = 9204; // the handshake's final ACK dropped → SYN-ACK retransmits
 const ONE_DROP = 9205; // the connection's 12th packet dropped, segments behind it → one fast retransmit
 const TAIL_DROP = 9206; // everything after the handshake dropped, one write → a tail loss probe, then RTOs
+const WINDOW_DROP = 9207; // packets 4-8 dropped under a 100 kB write → RTOs, then the rest resent on ACKs (Loss)
 
 void test(
   'tcpretrans live: SYN_SENT, ESTABLISHED (v4 and v6) and SYN-ACK retransmits; RTO, tail loss probe and fast retransmit',
@@ -49,14 +50,15 @@ void test(
           `tcp dport ${ACK_DROP} tcp flags == ack drop`,
           `tcp dport ${ONE_DROP} ct original packets 12 drop`,
           `tcp dport ${TAIL_DROP} ct original packets >= 3 drop`,
+          `tcp dport ${WINDOW_DROP} ct original packets 4-8 drop`,
         ]),
       );
-      // conntrack's packet counters, for the ONE_DROP and TAIL_DROP rules (conntrack is loaded by the ruleset's ct match)
+      // conntrack's packet counters, for the ONE_DROP, TAIL_DROP and WINDOW_DROP rules (conntrack is loaded by the ruleset's ct match)
       await nsSysctl(net.serverNs, 'net.netfilter.nf_conntrack_acct', '1');
       const servers: NsProcess[] = [];
       try {
         for (const addr of [net.server4, net.server6]) {
-          for (const port of [DATA_DROP, ACK_DROP, ONE_DROP, TAIL_DROP])
+          for (const port of [DATA_DROP, ACK_DROP, ONE_DROP, TAIL_DROP, WINDOW_DROP])
             servers.push(await startNodeServer(net.serverNs, fixture('tcpserver.mjs'), [addr, String(port)]));
         }
         const r = new Map<string, ConnectResult>();
@@ -79,11 +81,13 @@ void test(
             connect('fast6', [net.server6, String(ONE_DROP), '--send-ms', '600', '--send-every', '2']),
             // one 1 KiB write at 1000 ms, nothing after it to send: the probe resends it, then the RTO does
             connect('tail4', [net.server4, String(TAIL_DROP), '--send-ms', '1600', '--send-every', '1000']),
+            // RTOs at ~0.2, 0.6, 1.4 s ... until one gets past the dropped window, then ACKs clock out the rest
+            connect('window4', [net.server4, String(WINDOW_DROP), '--hold-ms', '2600', '--burst', '100000']),
           ]);
         });
         assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
         assert.equal(r.get('syn4')?.result, 'ETIMEDOUT');
-        for (const n of ['data4', 'data6', 'synack4', 'synack6', 'fast4', 'fast6', 'tail4'])
+        for (const n of ['data4', 'data6', 'synack4', 'synack6', 'fast4', 'fast6', 'tail4', 'window4'])
           assert.equal(r.get(n)?.result, 'ESTABLISHED', `fixture ${n}`);
         const events = live.events.filter((e): e is TcpRetransEvent => e.type === 'tcpretrans');
         const describe = (): string =>
@@ -159,6 +163,18 @@ void test(
           );
           assert.ok(mine.length - fast.length <= 1, `${name}: ${describe()}`);
         }
+
+        // Several flights lost: the timer's resends (Loss, no timer armed while it runs) until one arrives, then the
+        // segments behind it resent in loss recovery as its ACKs come (Loss, the timer armed again).
+        const windowPort = r.get('window4')!.localPort!;
+        const win = events.filter((e) => e.sport === windowPort && e.dport === WINDOW_DROP);
+        const firstRto = win.findIndex((e) => e.kind === 'rto');
+        const firstLoss = win.findIndex((e) => e.kind === 'loss');
+        assert.ok(firstRto >= 0 && firstLoss > firstRto, `window4: ${describe()}`);
+        assert.ok(
+          win.every((e) => ['tlp', 'rto', 'loss'].includes(e.kind) && e.state === 'ESTABLISHED'),
+          `window4: ${describe()}`,
+        );
 
         // The only segment in flight lost: the probe timer fires first and resends it (Open state), then the RTO.
         const tailPort = r.get('tail4')!.localPort!;
