@@ -90,6 +90,13 @@ export interface ExpHistogramPoint {
   sum: number;
   scale: number;
 }
+export interface HistogramPoint {
+  attributes: KeyValue[];
+  count: string;
+  sum: number;
+  bucketCounts: string[];
+  explicitBounds: number[];
+}
 export interface Metric {
   name: string;
   unit: string;
@@ -97,7 +104,7 @@ export interface Metric {
   sum?: { dataPoints: NumberPoint[]; isMonotonic: boolean; aggregationTemporality: string };
   gauge?: { dataPoints: NumberPoint[] };
   exponentialHistogram?: { dataPoints: ExpHistogramPoint[]; aggregationTemporality: string };
-  histogram?: { dataPoints: unknown[] };
+  histogram?: { dataPoints: HistogramPoint[]; aggregationTemporality: string };
 }
 export interface MetricsRequest {
   resourceMetrics: { resource: Resource; scopeMetrics: { metrics: Metric[] }[] }[];

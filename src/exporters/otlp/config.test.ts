@@ -6,7 +6,7 @@ import { loadConfigFile, type ComponentCatalog } from '../../config/load.js';
 import { EVENT_TYPES } from '../../core/event.js';
 import { repoRoot } from '../../paths.js';
 import { probeConfigSchema } from '../../probes/config.js';
-import { otlpConfigSchema } from './config.js';
+import { DEFAULT_EXPLICIT_BOUNDS, otlpConfigSchema } from './config.js';
 import { otlpExporterFactory } from './factory.js';
 
 test('defaults', () => {
@@ -19,6 +19,8 @@ test('defaults', () => {
   assert.deepEqual(c.metrics, {
     export_interval_ms: 60_000,
     dimensions: ['namespace', 'workload'],
+    histogram: 'exponential',
+    explicit_bounds: DEFAULT_EXPLICIT_BOUNDS,
     cardinality_limit: 2_000,
     self_metrics: true,
   });

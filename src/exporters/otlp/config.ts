@@ -5,6 +5,11 @@ import { queueConfig } from '../../pipeline/batch-queue.js';
 export const METRIC_DIMENSIONS = ['namespace', 'workload', 'pod', 'peer_address', 'dns_question_name'] as const;
 export type MetricDimension = (typeof METRIC_DIMENSIONS)[number];
 
+/** Bucket bounds (seconds) of explicit duration histograms: 100 µs DNS answers to a connect's last SYN retry (~127 s). */
+export const DEFAULT_EXPLICIT_BOUNDS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 130,
+];
+
 /** gRPC metadata keys: lower-case token characters (grpc-js lower-cases keys; "-bin" keys need binary values, so they are refused). */
 const headerKey = z
   .string()
@@ -66,6 +71,19 @@ export const otlpConfigSchema = z
           .describe(
             'Pod identity dimensions on event metrics; peer_address and dns_question_name are unbounded and off by default',
           ),
+        histogram: z
+          .enum(['exponential', 'explicit'])
+          .default('exponential')
+          .describe(
+            "Duration histograms (connect, DNS): exponential (base-2 buckets, any scale; the Collector's Prometheus exporter turns them into native histograms, which Prometheus must be set up to scrape) or explicit (explicit_bounds: classic _bucket series any Prometheus reads)",
+          ),
+        explicit_bounds: z
+          .array(z.number().positive())
+          .min(1)
+          .max(64)
+          .default(DEFAULT_EXPLICIT_BOUNDS)
+          .refine((b) => b.every((x, i) => i === 0 || x > b[i - 1]!), 'bounds must increase')
+          .describe('Bucket upper bounds in seconds for histogram: explicit'),
         cardinality_limit: z
           .int()
           .min(1)

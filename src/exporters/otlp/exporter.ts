@@ -185,6 +185,10 @@ export class OtlpExporter implements Exporter {
           timeoutMs: this.sdkConfig.timeoutMillis ?? 10_000,
           dimensions: this.cfg.metrics.dimensions,
           cardinalityLimit: this.cfg.metrics.cardinality_limit,
+          histogram:
+            this.cfg.metrics.histogram === 'explicit'
+              ? { kind: 'explicit', bounds: this.cfg.metrics.explicit_bounds }
+              : { kind: 'exponential' },
           selfMetrics: this.cfg.metrics.self_metrics ? this.ctx.telemetry.metrics : undefined,
           version: netspanVersion(),
         },

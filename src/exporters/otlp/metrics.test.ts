@@ -5,6 +5,7 @@ import { status } from '@grpc/grpc-js';
 import { attrs, type Metric, type NumberPoint } from '../../../test/helpers/otlp-server.js';
 import { connect, dns, drop, retrans, udp } from '../../../test/helpers/otlp-events.js';
 import { setup } from '../../../test/helpers/otlp-setup.js';
+import { DEFAULT_EXPLICIT_BOUNDS, otlpConfigSchema } from './config.js';
 
 const pod = {
   'k8s.namespace.name': 'shop',
@@ -148,6 +149,44 @@ test('opt-in pod and peer-address dimensions', async () => {
         .exponentialHistogram!.dataPoints.map((p) => attrs(p.attributes)['network.peer.address'])
         .sort(),
       ['10.0.0.5', '10.9.9.9'],
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+test('histogram: explicit gives classic bucket histograms with the configured bounds (default bounds by default)', async () => {
+  assert.deepEqual(otlpConfigSchema.parse({}).metrics.explicit_bounds, DEFAULT_EXPLICIT_BOUNDS);
+  assert.equal(otlpConfigSchema.safeParse({ metrics: { explicit_bounds: [1, 0.5] } }).success, false);
+  const s = await setup({
+    signals: { traces: false, logs: false, metrics: true },
+    metrics: {
+      export_interval_ms: 3_600_000,
+      histogram: 'explicit',
+      explicit_bounds: [0.001, 0.01, 1],
+      self_metrics: false,
+    },
+  });
+  try {
+    const events = [
+      connect({ latencyNs: 500_000 }),
+      connect({ sport: 40_002, latencyNs: 50_000_000 }),
+      connect({ sport: 40_003, latencyNs: 3_000_000_000 }),
+      dns({ latencyNs: 2_000_000 }),
+    ];
+    assert.deepEqual(await s.send(...events), { code: 'success' });
+    await s.exp.flushMetrics();
+    const conn = s.server.latestMetric('netspan.connect.duration')!;
+    assert.equal(conn.exponentialHistogram, undefined);
+    assert.equal(conn.histogram!.aggregationTemporality, 'AGGREGATION_TEMPORALITY_CUMULATIVE');
+    assert.deepEqual(
+      conn.histogram!.dataPoints.map((p) => [p.count, p.explicitBounds, p.bucketCounts]),
+      [['3', [0.001, 0.01, 1], ['1', '0', '1', '1']]],
+    );
+    const dnsM = s.server.latestMetric('dns.lookup.duration')!;
+    assert.deepEqual(
+      dnsM.histogram!.dataPoints.map((p) => p.bucketCounts),
+      [['0', '1', '0', '0']],
     );
   } finally {
     await s.close();

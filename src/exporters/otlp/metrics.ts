@@ -8,7 +8,7 @@
  * cardinality limit folds anything past `cardinality_limit` series into an
  * overflow series.
  *
- * Instruments (durations are exponential histograms, in seconds):
+ * Instruments (durations in seconds: exponential histograms, or explicit buckets with histogram: explicit):
  *   dns.lookup.duration        histogram  s            error.type
  *   netspan.connect.duration   histogram  s            netspan.connect.result, network.type, error.type
  *   netspan.tcp.retransmits    counter    {retransmit} tcp.state, tcp.retransmit.kind, network.type
@@ -46,7 +46,7 @@ export const METRIC_NAMES = {
 } as const;
 
 /**
- * Counts every metric export by outcome, picks exponential histograms and
+ * Counts every metric export by outcome, picks the histogram aggregation and
  * delegates to the SDK exporter; after UNAVAILABLE the next export uses a
  * fresh SDK exporter (fresh gRPC channel, no inherited reconnect back-off).
  */
@@ -57,6 +57,7 @@ class CountingMetricExporter implements PushMetricExporter {
   constructor(
     private readonly make: () => PushMetricExporter,
     private readonly tel: OtlpTelemetry,
+    private readonly histogram: AggregationOption,
   ) {
     this.inner = make();
   }
@@ -97,9 +98,7 @@ class CountingMetricExporter implements PushMetricExporter {
   }
 
   selectAggregation(t: InstrumentType): AggregationOption {
-    return t === InstrumentType.HISTOGRAM
-      ? { type: AggregationType.EXPONENTIAL_HISTOGRAM }
-      : { type: AggregationType.DEFAULT };
+    return t === InstrumentType.HISTOGRAM ? this.histogram : { type: AggregationType.DEFAULT };
   }
 }
 
@@ -111,6 +110,8 @@ export interface NetMetricsOptions {
   timeoutMs: number;
   dimensions: readonly MetricDimension[];
   cardinalityLimit: number;
+  /** Duration histograms: exponential, or explicit with these bounds (seconds). */
+  histogram: { kind: 'exponential' } | { kind: 'explicit'; bounds: readonly number[] };
   /** Mirror these self-metrics (undefined: don't). */
   selfMetrics?: MetricsRegistry;
   version: string;
@@ -130,7 +131,13 @@ export class NetMetrics {
 
   constructor(opts: NetMetricsOptions, tel: OtlpTelemetry) {
     const reader = new PeriodicExportingMetricReader({
-      exporter: new CountingMetricExporter(opts.makeExporter, tel),
+      exporter: new CountingMetricExporter(
+        opts.makeExporter,
+        tel,
+        opts.histogram.kind === 'explicit'
+          ? { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [...opts.histogram.bounds] } }
+          : { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+      ),
       exportIntervalMillis: opts.intervalMs,
       exportTimeoutMillis: Math.min(opts.timeoutMs, opts.intervalMs),
       cardinalityLimits: { default: opts.cardinalityLimit },
@@ -148,7 +155,7 @@ export class NetMetrics {
     });
     this.retransmits = this.meter.createCounter(METRIC_NAMES.retransmits, {
       unit: '{retransmit}',
-      description: 'TCP retransmits by TCP state',
+      description: 'TCP retransmits by TCP state and kind (rto, loss, fast, tlp, synack, other)',
     });
     this.drops = this.meter.createCounter(METRIC_NAMES.drops, {
       unit: '{packet}',
