@@ -28,7 +28,7 @@ test('defaults', () => {
     enabled: true,
     window_ms: 5_000,
     connect_ttl_ms: 60_000,
-    max_entries: 10_000,
+    max_entries: 32_768,
   });
   assert.equal(c.host_service_name, 'netspan-host');
   assert.equal(c.queue.max_batch_size, 512);

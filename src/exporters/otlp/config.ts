@@ -120,8 +120,10 @@ export const otlpConfigSchema = z
           .int()
           .min(1)
           .max(1_000_000)
-          .default(10_000)
-          .describe('Upper bound of each map (DNS answers, recent connects, held events)'),
+          .default(32_768)
+          .describe(
+            'Upper bound of each map (DNS answers, recent connects, held events). A connect stays linkable for max_entries ÷ (connects per second) at most: at 10,000 connects/s the default keeps about 3 s, enough for drops that reach netspan after their connect',
+          ),
       })
       .prefault({}),
     resource_attributes: z
