@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SoConnectEvent } from '../../core/event.js';
-import { runProbeDuring } from '../../../test/helpers/live.js';
+import { runProbeDuring, type Canary } from '../../../test/helpers/live.js';
 import {
   cgroupIdOf,
   nftApply,
@@ -18,7 +18,7 @@ import {
   startNodeServer,
   withNetPair,
 } from '../../../test/helpers/netlab.js';
-import type { NsProcess } from '../../../test/helpers/netlab.js';
+import type { NetPair, NsProcess } from '../../../test/helpers/netlab.js';
 import { repoRoot } from '../../paths.js';
 import { soconnectProbe } from './index.js';
 
@@ -34,13 +34,22 @@ const OPEN = 9101; // servers listening (v4 and v6)
 const CLOSED = 9109; // nothing listening: RST
 const BLACKHOLE = 9102; // SYNs dropped by nft in the server namespace
 const HOSTILE_COMM = Buffer.from('a\tb\nc"\\\xffd', 'latin1');
+const fixture = (name: string): string => join(repoRoot(), 'test/fixtures', name);
+
+/** runProbeDuring's canary: a refused connect named "canary", until the probe reports one (see Canary). */
+function canary(net: NetPair): Canary {
+  return {
+    send: async () => {
+      await runNodeFixture(net.clientNs, fixture('tcpconnect.mjs'), [net.server4, String(CLOSED), '--comm', 'canary']);
+    },
+    seen: (e) => e.type === 'soconnect' && e.comm === 'canary',
+  };
+}
 
 void test(
   'soconnect live: blocking and non-blocking, v4 and v6, success / refused / timeout / unreachable',
   { timeout: 150_000 },
   async () => {
-    const root = repoRoot();
-    const fixture = (name: string): string => join(root, 'test/fixtures', name);
     const cgroupId = await cgroupIdOf('self');
     await withNetPair(async (net) => {
       await nsSysctl(net.clientNs, 'net.ipv4.tcp_syn_retries', '1'); // SYN timeout after ~3 s (also used by IPv6)
@@ -104,17 +113,7 @@ void test(
           500,
           undefined,
           // until the probe reports one: a refused connect named "canary" (see Canary)
-          {
-            send: async () => {
-              await runNodeFixture(net.clientNs, fixture('tcpconnect.mjs'), [
-                net.server4,
-                String(CLOSED),
-                '--comm',
-                'canary',
-              ]);
-            },
-            seen: (e) => e.type === 'soconnect' && e.comm === 'canary',
-          },
+          canary(net),
         );
         const t1 = BigInt(Date.now()) * 1_000_000n;
         assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
@@ -215,8 +214,6 @@ void test(
   'soconnect live: TCP Fast Open connect(2) with a cached cookie (returns 0, SYN on the first write) is reported when the handshake ends: ESTABLISHED, and ETIMEDOUT when the SYN is dropped',
   { timeout: 90_000 },
   async () => {
-    const root = repoRoot();
-    const fixture = (name: string): string => join(root, 'test/fixtures', name);
     const py = await execa('python3', ['--version'], { reject: false, stdin: 'ignore', timeout: 10_000 });
     assert.equal(py.exitCode, 0, `this test needs python3 (Node has no TCP Fast Open API): ${String(py.stderr)}`);
     const cgroupId = await cgroupIdOf('self');
@@ -286,17 +283,7 @@ void test(
           },
           500,
           undefined,
-          {
-            send: async () => {
-              await runNodeFixture(net.clientNs, fixture('tcpconnect.mjs'), [
-                net.server4,
-                String(CLOSED),
-                '--comm',
-                'canary',
-              ]);
-            },
-            seen: (e) => e.type === 'soconnect' && e.comm === 'canary',
-          },
+          canary(net),
         );
         const t1 = BigInt(Date.now()) * 1_000_000n;
         assert.deepEqual(live.errors, [], `parse errors; bpftrace stderr: ${live.stderr}`);
