@@ -16,7 +16,8 @@
  *   5. event.fields = the keys of the events the parser makes from the
  *      recorded testdata (a field some event lacks must be optional), with
  *      matching value types and optionality as in src/core/event.ts.
- *   6. every attribute-like `otel:` name is written by forEachEventAttribute
+ *   6. every attribute-like `otel:` name is written by forEachEventAttribute, and every
+ *      attribute it writes for the recorded events is named by a field
  *      for the recorded events (`name = value`: with that value).
  */
 import { test, after } from 'node:test';
@@ -557,24 +558,30 @@ function checkOtel(c: ProbeContext): string[] {
   for (const e of c.events) forEachEventAttribute(e, { attr: put, str: put, num: put });
   const event = c.manifest.event;
   const fields = isObj(event) && Array.isArray(event.fields) ? event.fields : [];
+  const named = new Set<string>();
   for (const f of fields) {
     if (!isObj(f) || typeof f.otel !== 'string') continue;
-    const otel = f.otel.trim();
-    if (otel.startsWith('(')) continue; // descriptive (enrichment input, span duration, ...)
-    // 'timestamp' and other undotted words describe, they do not name an attribute.
-    const m = /^([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)(?:\s*=\s*(\S+))?/.exec(otel);
-    if (!m) continue;
-    const [, attr, value] = m;
-    const where = `${c.name}: manifest event.fields ${show(f.name)} otel ${show(f.otel)}`;
-    const values = written.get(attr!);
-    if (!values) {
-      p.push(
-        `${where}: forEachEventAttribute writes no ${attr} for the recorded events (writes ${[...written.keys()].join(', ')})`,
-      );
-    } else if (value !== undefined && (values.size !== 1 || !values.has(show(value)))) {
-      p.push(`${where}: ${attr} has values ${[...values].join(', ')}`);
+    // attribute names before any parenthesised description, several separated by ';' ('timestamp' and other
+    // undotted words describe, they do not name an attribute)
+    for (const part of f.otel.split('(')[0]!.split(';')) {
+      const m = /^([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)(?:\s*=\s*(\S+))?/.exec(part.trim());
+      if (!m) continue;
+      const [, attr, value] = m;
+      named.add(attr!);
+      const where = `${c.name}: manifest event.fields ${show(f.name)} otel ${show(f.otel)}`;
+      const values = written.get(attr!);
+      if (!values) {
+        p.push(
+          `${where}: forEachEventAttribute writes no ${attr} for the recorded events (writes ${[...written.keys()].join(', ')})`,
+        );
+      } else if (value !== undefined && (values.size !== 1 || !values.has(show(value)))) {
+        p.push(`${where}: ${attr} has values ${[...values].join(', ')}`);
+      }
     }
   }
+  // and the other way: every attribute written for the recorded events is named by some field
+  for (const attr of written.keys())
+    if (!named.has(attr)) p.push(`${c.name}: manifest event.fields: no field names the attribute ${attr} it gets`);
   return p;
 }
 
