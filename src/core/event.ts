@@ -11,6 +11,15 @@
 export const EVENT_TYPES = ['soconnect', 'tcpretrans', 'gethostlatency', 'skbdrop', 'udpconnect'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * The probes whose pid/tid/comm are the task that made the event (a syscall
+ * or libc call). tcpretrans and skbdrop fire mostly in softirq/timer context,
+ * where they are whatever task the CPU was running.
+ */
+export const TASK_CONTEXT_TYPES = ['soconnect', 'udpconnect', 'gethostlatency'] as const satisfies readonly EventType[];
+const TASK_CONTEXT: ReadonlySet<EventType> = new Set(TASK_CONTEXT_TYPES);
+export const inTaskContext = (type: EventType): boolean => TASK_CONTEXT.has(type);
+
 export const SCHEMA_VERSION = 1;
 
 export type AddressFamily = 'ipv4' | 'ipv6';

@@ -9,7 +9,7 @@
  * attributes (one OTLP resource per pod, or per node for host processes)
  * from per-record attributes.
  */
-import type { NetEvent } from '../core/event.js';
+import { inTaskContext, type NetEvent } from '../core/event.js';
 import { derivedOnce } from '../core/derived-once.js';
 
 export type AttrValue = string | number | boolean | string[];
@@ -59,15 +59,15 @@ export interface AttrSink {
  * object).
  */
 export function forEachEventAttribute(e: NetEvent, sink: AttrSink): void {
-  if (e.type === 'tcpretrans' || e.type === 'skbdrop') {
+  if (inTaskContext(e.type)) {
+    sink.num('process.pid', e.pid);
+    sink.num('thread.id', e.tid);
+    sink.str('process.command', e.comm);
+  } else {
     // softirq/timer context: the task the CPU was running, often not the socket's owner (not process.*)
     sink.num('netspan.task.pid', e.pid);
     sink.num('netspan.task.tid', e.tid);
     sink.str('netspan.task.command', e.comm);
-  } else {
-    sink.num('process.pid', e.pid);
-    sink.num('thread.id', e.tid);
-    sink.str('process.command', e.comm);
   }
   sink.str('netspan.event.type', e.type);
   if (e.cgroupId) sink.num('netspan.cgroup.id', e.cgroupId);

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES } from '../../core/event.js';
-
-/** The probes whose pid is the task that made the event (a syscall or libc call), not an interrupted one. */
-export const TASK_CONTEXT_TYPES = ['soconnect', 'udpconnect', 'gethostlatency'] as const;
+import { EVENT_TYPES, TASK_CONTEXT_TYPES } from '../../core/event.js';
 
 export const processConfigSchema = z
   .strictObject({
